@@ -1,0 +1,364 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
+	"github.com/open-policy-agent/opa/v1/storage"
+	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tokencheck/tokencheck/engine/facts"
+)
+
+// Options configures an Engine.
+type Options struct {
+	Config     Config   // settings, waivers, disabled rules
+	PolicyDirs []string // user rule directories, judged like the built-in rules
+	DataFiles  []string // extra JSON/YAML data for user rules, merged at the root of data
+	Disable    []string // rule ids turned off, besides Config.Disable
+	Catalog    *facts.Catalog
+}
+
+// Engine judges tokens with compiled rules. Build it once per run; Evaluate is safe for concurrent use.
+type Engine struct {
+	rules    []Rule
+	byID     map[string]Rule
+	query    rego.PreparedEvalQuery
+	catalog  *facts.Catalog
+	config   Config
+	replDays int
+}
+
+const findingsQuery = "data.tokencheck.main.findings"
+
+// New loads and compiles every rule once. Errors name the policy file and line.
+func New(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Catalog == nil {
+		return nil, errors.New("engine: no catalogue")
+	}
+	if opts.Config.Settings == nil {
+		def, err := DefaultConfig()
+		if err != nil {
+			return nil, err
+		}
+		opts.Config.Settings = def.Settings
+	}
+	if err := validateSettings(opts.Config.Settings); err != nil {
+		return nil, err
+	}
+	modules, builtin, err := loadModules(opts.PolicyDirs, false)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{byID: map[string]Rule{}, catalog: opts.Catalog, config: opts.Config}
+	if n, ok := opts.Config.Settings["replacement_expires_in_days"].(float64); ok {
+		e.replDays = int(n)
+	}
+	for name, m := range modules {
+		r, ok, err := ruleFromModule(m, builtin[name])
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if prev, dup := e.byID[r.ID]; dup {
+			return nil, fmt.Errorf("%s: rule %s is already defined in %s", r.File, r.ID, prev.File)
+		}
+		e.byID[r.ID] = r
+		e.rules = append(e.rules, r)
+	}
+	sort.Slice(e.rules, func(i, j int) bool { return e.rules[i].ID < e.rules[j].ID })
+	disabled := map[string]bool{}
+	for _, id := range append(append([]string{}, opts.Config.Disable...), opts.Disable...) {
+		if _, ok := e.byID[id]; !ok {
+			return nil, fmt.Errorf("--disable %s: no such rule (tokencheck policy list shows them)", id)
+		}
+		disabled[id] = true
+	}
+	modules["tokencheck/main.rego"] = mainModule(e.rules, disabled)
+
+	store, err := buildStore(opts)
+	if err != nil {
+		return nil, err
+	}
+	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
+	compiler.Compile(modules)
+	if compiler.Failed() {
+		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+	}
+	q, err := rego.New(
+		rego.Query(findingsQuery),
+		rego.Compiler(compiler),
+		rego.Store(store),
+	).PrepareForEval(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("prepare policy query: %w", err)
+	}
+	e.query = q
+	return e, nil
+}
+
+// mainModule gathers every enabled rule's deny and warn sets into one query, so one evaluation per
+// token runs all rules.
+func mainModule(rules []Rule, disabled map[string]bool) *ast.Module {
+	var b strings.Builder
+	b.WriteString("package tokencheck.main\n\n")
+	for _, r := range rules {
+		if disabled[r.ID] {
+			continue
+		}
+		for _, level := range []string{LevelDeny, LevelWarn} {
+			fmt.Fprintf(&b, "findings contains {\"rule\": %q, \"level\": %q, \"f\": f} if {\n\tsome f in %s.%s\n}\n\n", r.ID, level, r.path, level)
+		}
+	}
+	return ast.MustParseModuleWithOpts(b.String(), ast.ParserOptions{RegoVersion: ast.RegoV1})
+}
+
+// buildStore lays out data.tokencheck.{catalog,config} and any user data files.
+func buildStore(opts Options) (storage.Store, error) {
+	catalog, err := toJSONValue(opts.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	root := map[string]any{}
+	for _, f := range opts.DataFiles {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("--data: %w", err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			return nil, fmt.Errorf("--data %s: %w", f, err)
+		}
+		doc = normalize(doc).(map[string]any)
+		for k, v := range doc {
+			if k == "tokencheck" {
+				return nil, fmt.Errorf("--data %s: the top-level key tokencheck is reserved", f)
+			}
+			root[k] = v
+		}
+	}
+	root["tokencheck"] = map[string]any{"catalog": catalog, "config": normalize(opts.Config.Settings)}
+	return inmem.NewFromObjectWithOpts(root, inmem.OptRoundTripOnWrite(false)), nil
+}
+
+func validateSettings(s map[string]any) error {
+	if ds, ok := s["dangerous_scopes"].(map[string]any); ok {
+		for scope, sev := range ds {
+			if str, _ := sev.(string); SeverityRank(str) < 0 {
+				return fmt.Errorf("setting dangerous_scopes: %s: %v is not a severity", scope, sev)
+			}
+		}
+	}
+	return nil
+}
+
+func toJSONValue(v any) (any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode data: %w", err)
+	}
+	var out any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("decode data: %w", err)
+	}
+	return out, nil
+}
+
+// Rules lists the loaded rules, built-in and user, by id.
+func (e *Engine) Rules() []Rule { return e.rules }
+
+// Rule looks a rule up by id.
+func (e *Engine) Rule(id string) (Rule, bool) {
+	r, ok := e.byID[id]
+	return r, ok
+}
+
+// Evaluate judges every token at the given time, in parallel across cores, and returns findings
+// ordered by token (input order), then severity, then rule.
+func (e *Engine) Evaluate(ctx context.Context, tokens []facts.Token, now time.Time) ([]Finding, error) {
+	perToken := make([][]Finding, len(tokens))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(tokens) {
+		workers = len(tokens)
+	}
+	next := make(chan int)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := range next {
+				if errs[w] != nil {
+					continue
+				}
+				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now)
+			}
+		}(w)
+	}
+feed:
+	for i := range tokens {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("evaluation stopped: %w", err)
+	}
+	var out []Finding
+	for _, fs := range perToken {
+		out = append(out, fs...)
+	}
+	return out, nil
+}
+
+func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time) ([]Finding, error) {
+	input, err := e.input(t, now)
+	if err != nil {
+		return nil, fmt.Errorf("token %s: %w", t.ID, err)
+	}
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	if err != nil {
+		return nil, fmt.Errorf("evaluate token %s: %w", t.ID, err)
+	}
+	var out []Finding
+	for _, r := range rs {
+		for _, expr := range r.Expressions {
+			set, _ := expr.Value.([]any)
+			for _, item := range set {
+				f, err := e.finding(item, t)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, f)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if ra, rb := SeverityRank(a.Severity), SeverityRank(b.Severity); ra != rb {
+			return ra > rb
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Message < b.Message
+	})
+	e.applyWaivers(out, now)
+	return out, nil
+}
+
+// finding turns one {"rule", "level", "f"} result into a Finding with the rule's metadata.
+func (e *Engine) finding(item any, t *facts.Token) (Finding, error) {
+	m, _ := item.(map[string]any)
+	ruleID, _ := m["rule"].(string)
+	level, _ := m["level"].(string)
+	rule := e.byID[ruleID]
+	f := Finding{Rule: ruleID, Level: level, Severity: rule.Severity, Token: t.ID, TokenName: t.Name, Remediation: rule.Remediation}
+	switch body := m["f"].(type) {
+	case map[string]any:
+		f.Message, _ = body["msg"].(string)
+		f.FixURL, _ = body["fix_url"].(string)
+		if sev, ok := body["severity"].(string); ok {
+			if SeverityRank(sev) < 0 {
+				return f, fmt.Errorf("%s: rule %s returned severity %q, not one of %s", rule.File, ruleID, sev, strings.Join(severities, ", "))
+			}
+			f.Severity = sev
+		}
+	case string:
+		f.Message = body
+	}
+	if f.Message == "" {
+		return f, fmt.Errorf("%s: rule %s returned a finding without msg", rule.File, ruleID)
+	}
+	if t.Source.File != "" {
+		f.Location = &Location{File: filepath.ToSlash(t.Source.File), Line: t.Source.Line}
+	}
+	return f, nil
+}
+
+// applyWaivers marks findings that a live waiver covers.
+func (e *Engine) applyWaivers(fs []Finding, now time.Time) {
+	for i := range fs {
+		for _, w := range e.config.Waivers {
+			if w.Matches(fs[i].Rule, fs[i].Token) && now.Before(w.Expires) {
+				fs[i].Waived = true
+				fs[i].WaiverReason = w.Reason
+				break
+			}
+		}
+	}
+}
+
+// input builds the policy input: the token with derived facts filled in, the clock, and facts
+// derived in Go so rules stay cheap look-ups.
+func (e *Engine) input(t *facts.Token, now time.Time) (ast.Value, error) {
+	tok := *t
+	if len(tok.Scopes) > 0 && len(tok.ScopesEffective) == 0 {
+		tok.ScopesEffective = e.catalog.EffectiveScopes(tok.Scopes)
+	}
+	doc := map[string]any{
+		"token": tok,
+		"now":   now.UTC().Format(time.RFC3339),
+	}
+	if tok.Type == facts.TypeClassic {
+		doc["derived"] = map[string]any{"replacement": e.replacement(&tok)}
+	}
+	v, err := toJSONValue(doc)
+	if err != nil {
+		return nil, err
+	}
+	return ast.InterfaceToValue(v)
+}
+
+// replacement is the least-privilege fine-grained token that would do a classic token's work, and
+// the template link that creates it.
+func (e *Engine) replacement(t *facts.Token) map[string]any {
+	var perms map[string]string
+	switch {
+	case len(t.Needs) > 0:
+		perms = map[string]string{}
+		for name, level := range t.Needs {
+			if e.catalog.LevelAccepted(name, level) {
+				perms[name] = level
+			}
+		}
+	case len(t.NeedsScopes) > 0:
+		perms = e.catalog.Replacement(t.NeedsScopes)
+	default:
+		perms = e.catalog.Replacement(t.Scopes)
+	}
+	name := t.Name
+	if name == "" {
+		name = t.ID
+	}
+	link := e.catalog.URL(facts.TemplateLink{
+		Name:          name,
+		Description:   "Replaces classic token " + t.ID,
+		TargetName:    t.ResourceOwner,
+		ExpiresInDays: e.replDays,
+		Permissions:   perms,
+	})
+	return map[string]any{"permissions": perms, "link": link}
+}

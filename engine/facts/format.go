@@ -1,0 +1,88 @@
+package facts
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash/crc32"
+	"regexp"
+	"strings"
+)
+
+var prefixTypes = []struct{ prefix, typ string }{
+	{"github_pat_", TypeFineGrained},
+	{"ghp_", TypeClassic},
+	{"gho_", TypeOAuth},
+	{"ghu_", TypeAppUser},
+	{"ghs_", TypeAppInstallation},
+	{"ghr_", TypeRefresh},
+}
+
+const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+var (
+	shortBody       = regexp.MustCompile(`^[A-Za-z0-9]{36}$`)
+	fineGrainedBody = regexp.MustCompile(`^[A-Za-z0-9_]{82,244}$`)
+)
+
+// TypeOf names a token's type from its prefix; unknown when no known prefix matches.
+func TypeOf(value string) string {
+	for _, p := range prefixTypes {
+		if strings.HasPrefix(value, p.prefix) {
+			return p.typ
+		}
+	}
+	return TypeUnknown
+}
+
+// CheckFormat verifies a token's shape offline: the 36-character kinds must carry a valid CRC-32
+// checksum in their last six characters; fine-grained tokens are checked for shape only. The error
+// never contains the value.
+func CheckFormat(value string) error {
+	for _, p := range prefixTypes {
+		if !strings.HasPrefix(value, p.prefix) {
+			continue
+		}
+		body := value[len(p.prefix):]
+		if p.typ == TypeFineGrained {
+			if !fineGrainedBody.MatchString(body) {
+				return fmt.Errorf("malformed %s token (ending %s): expected at least 82 characters of [A-Za-z0-9_] after %q", p.typ, LastFour(value), p.prefix)
+			}
+			return nil
+		}
+		if !shortBody.MatchString(body) {
+			return fmt.Errorf("malformed %s token (ending %s): expected 36 characters of [A-Za-z0-9] after %q", p.typ, LastFour(value), p.prefix)
+		}
+		if Checksum(body[:30]) != body[30:] {
+			return fmt.Errorf("malformed %s token (ending %s): checksum does not match; the token is mistyped or truncated", p.typ, LastFour(value))
+		}
+		return nil
+	}
+	return fmt.Errorf("unrecognised token format (ending %s): no known GitHub token prefix", LastFour(value))
+}
+
+// Checksum is the base62 CRC-32 (IEEE) of s, left-padded with zeros to six characters, as GitHub
+// appends to the random part of its 36-character tokens.
+func Checksum(s string) string {
+	n := crc32.ChecksumIEEE([]byte(s))
+	var out [6]byte
+	for i := 5; i >= 0; i-- {
+		out[i] = base62[n%62]
+		n /= 62
+	}
+	return string(out[:])
+}
+
+// Fingerprint identifies a token value without revealing it: "sha256:" and the first 12 hex digits.
+func Fingerprint(value string) string {
+	sum := sha256.Sum256([]byte(value))
+	return "sha256:" + hex.EncodeToString(sum[:])[:12]
+}
+
+// LastFour is the token's last four characters, the only part of it ever shown.
+func LastFour(value string) string {
+	if len(value) < 12 {
+		return "****"
+	}
+	return value[len(value)-4:]
+}

@@ -1,0 +1,63 @@
+package facts
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckFormatPublicVectors(t *testing.T) {
+	for _, v := range []string{"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", "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"} {
+		if err := CheckFormat(v); err != nil {
+			t.Errorf("CheckFormat(valid vector) = %v", err)
+		}
+	}
+	bad := "ghp_M7H4jxUDDWHP4kZ6A4dxlQYsQIWJuq11T4V5"
+	err := CheckFormat(bad)
+	if err == nil {
+		t.Fatal("CheckFormat accepted a token whose last character was changed")
+	}
+	if strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), bad[4:34]) {
+		t.Errorf("error leaks the token: %v", err)
+	}
+	if !strings.Contains(err.Error(), "T4V5") {
+		t.Errorf("error should name the last four characters: %v", err)
+	}
+}
+
+func TestTypeOf(t *testing.T) {
+	cases := map[string]string{
+		"ghp_x": TypeClassic, "github_pat_x": TypeFineGrained, "gho_x": TypeOAuth, "ghu_x": TypeAppUser,
+		"ghs_x": TypeAppInstallation, "ghr_x": TypeRefresh, "xoxb-1": TypeUnknown, "": TypeUnknown,
+	}
+	for in, want := range cases {
+		if got := TypeOf(in); got != want {
+			t.Errorf("TypeOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckFormatShapes(t *testing.T) {
+	fine := "github_pat_11ABCDEFG0123456789abc_" + strings.Repeat("a", 59)
+	if err := CheckFormat(fine); err != nil {
+		t.Errorf("fine-grained of documented shape rejected: %v", err)
+	}
+	for _, bad := range []string{"github_pat_short", "ghs_tooshort", "gho_" + strings.Repeat("a", 37), "nope"} {
+		if CheckFormat(bad) == nil {
+			t.Errorf("CheckFormat(%q) accepted a malformed token", bad)
+		}
+	}
+}
+
+func TestFingerprintAndLastFour(t *testing.T) {
+	v := "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"
+	fp := Fingerprint(v)
+	if !strings.HasPrefix(fp, "sha256:") || len(fp) != len("sha256:")+12 {
+		t.Errorf("Fingerprint = %q", fp)
+	}
+	if Fingerprint(v) != fp || Fingerprint(v+"x") == fp {
+		t.Error("Fingerprint is not a stable function of the value")
+	}
+	if LastFour(v) != "T4V4" || LastFour("short") != "****" {
+		t.Errorf("LastFour = %q", LastFour(v))
+	}
+}

@@ -1,0 +1,104 @@
+// Package facts defines the normalized token facts every source produces and every policy judges,
+// and the GitHub knowledge (token formats, the scope tree, the permission catalogue) needed to build them.
+package facts
+
+import "time"
+
+// Schema is the value of the "schema" key of a facts document.
+const Schema = "tokencheck.facts/v1"
+
+// Token types, from the prefix of the token value or from a declaration.
+const (
+	TypeClassic         = "classic"
+	TypeFineGrained     = "fine_grained"
+	TypeOAuth           = "oauth"
+	TypeAppUser         = "app_user"
+	TypeAppInstallation = "app_installation"
+	TypeRefresh         = "refresh"
+	TypeUnknown         = "unknown"
+)
+
+// Source kinds: where a token's facts came from.
+const (
+	SourceLive         = "live"
+	SourceHeaders      = "headers"
+	SourceOrgAudit     = "org_audit"
+	SourceInventory    = "inventory"
+	SourceTemplateLink = "template_link"
+	SourceFacts        = "facts"
+)
+
+// Names of facts that can be unknown; listed in Token.Unknown when a source could not learn them.
+const (
+	FactScopes              = "scopes"
+	FactPermissions         = "permissions"
+	FactExpiresAt           = "expires_at"
+	FactRepositorySelection = "repository_selection"
+	FactResourceOwner       = "resource_owner"
+	FactOwner               = "owner"
+)
+
+// Token is everything known about one credential: the policy input. It never holds the token value.
+type Token struct {
+	ID                  string            `json:"id"`
+	Name                string            `json:"name,omitempty"`
+	Description         string            `json:"description,omitempty"`
+	Type                string            `json:"type"`
+	Fingerprint         string            `json:"fingerprint,omitempty"`
+	LastFour            string            `json:"last_four,omitempty"`
+	Owner               string            `json:"owner,omitempty"`
+	ResourceOwner       string            `json:"resource_owner,omitempty"`
+	Scopes              []string          `json:"scopes,omitempty"`
+	ScopesEffective     []string          `json:"scopes_effective,omitempty"`
+	RepositorySelection string            `json:"repository_selection,omitempty"`
+	Repositories        []string          `json:"repositories,omitempty"`
+	Permissions         *Permissions      `json:"permissions,omitempty"`
+	CreatedAt           *time.Time        `json:"created_at,omitempty"`
+	ExpiresAt           *time.Time        `json:"expires_at,omitempty"`
+	LastUsedAt          *time.Time        `json:"last_used_at,omitempty"`
+	Approval            string            `json:"approval,omitempty"`
+	SSO                 string            `json:"sso,omitempty"`
+	Needs               map[string]string `json:"needs,omitempty"`
+	NeedsScopes         []string          `json:"needs_scopes,omitempty"`
+	ClassicReason       string            `json:"classic_reason,omitempty"`
+	Unknown             []string          `json:"unknown,omitempty"`
+	Source              Source            `json:"source"`
+}
+
+// Permissions are fine-grained grants by resource group; names GitHub does not define land in Other.
+type Permissions struct {
+	Repository   map[string]string `json:"repository,omitempty"`
+	Organization map[string]string `json:"organization,omitempty"`
+	Account      map[string]string `json:"account,omitempty"`
+	Other        map[string]string `json:"other,omitempty"`
+}
+
+// Source locates where a token's facts were read.
+type Source struct {
+	Kind string `json:"kind"`
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+}
+
+// Document is the facts file that scan and audit write and check reads back.
+type Document struct {
+	Schema string  `json:"schema"`
+	Tokens []Token `json:"tokens"`
+}
+
+// IsUnknown reports whether the named fact could not be learned.
+func (t *Token) IsUnknown(fact string) bool {
+	for _, u := range t.Unknown {
+		if u == fact {
+			return true
+		}
+	}
+	return false
+}
+
+// MarkUnknown records that the named fact could not be learned.
+func (t *Token) MarkUnknown(fact string) {
+	if !t.IsUnknown(fact) {
+		t.Unknown = append(t.Unknown, fact)
+	}
+}

@@ -1,0 +1,21 @@
+# METADATA
+# title: Token expires soon
+# description: The token expires within expiring_soon_days (default 14); plan the rotation before the integration breaks.
+# related_resources:
+#   - ref: https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/managing-your-personal-access-tokens
+#     description: Managing your personal access tokens
+# custom:
+#   id: expiring-soon
+#   severity: low
+#   remediation: Regenerate the token (or create its replacement) and roll it out before it expires.
+package tokencheck.rules["expiring-soon"]
+
+import data.tokencheck.lib
+
+deny contains f if {
+	expires := lib.ts("expires_at")
+	expires > lib.now_ns
+	left := expires - lib.now_ns
+	left <= lib.config.expiring_soon_days * lib.day_ns
+	f := {"msg": sprintf("token expires on %s, in %d days", [lib.date("expires_at"), lib.days(left)])}
+}

@@ -1,0 +1,23 @@
+package tokencheck.rules["invalid-permission_test"]
+
+import data.tokencheck.rules["invalid-permission"] as rule
+
+test_rejects_levels_github_does_not_accept if {
+	findings := rule.deny with input as {"token": {"type": "fine_grained", "permissions": {
+		"repository": {"metadata": "write", "contents": "read"},
+		"account": {"gists": "read"},
+	}}}
+	findings == {
+		{"msg": "permission metadata does not accept level write (accepts read)"},
+		{"msg": "permission gists does not accept level read (accepts write)"},
+	}
+}
+
+test_rejects_unknown_names if {
+	rule.deny == {{"msg": "unknown permission content"}} with input as {"token": {"type": "fine_grained", "permissions": {"other": {"content": "read"}}}}
+}
+
+test_accepts_admin_where_allowed if {
+	count(rule.deny) == 0 with input as {"token": {"type": "fine_grained", "permissions": {"organization": {"organization_projects": "admin"}}}}
+	count(rule.deny) == 1 with input as {"token": {"type": "fine_grained", "permissions": {"organization": {"members": "admin"}}}}
+}
