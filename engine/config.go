@@ -13,6 +13,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/policies"
 )
 
@@ -141,7 +142,7 @@ func decodeWaivers(file string, node *yaml.Node) ([]Waiver, []error) {
 			errs = append(errs, fmt.Errorf("%s:%d: waiver needs %s", file, item.Line, strings.Join(missing, ", ")))
 			continue
 		}
-		exp, err := ParseTime(w.Expires)
+		exp, err := facts.ParseTime(w.Expires)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: waiver expires: %w", file, item.Line, err))
 			continue
@@ -167,18 +168,6 @@ func checkKeys(node *yaml.Node, allowed ...string) error {
 		}
 	}
 	return nil
-}
-
-// ParseTime reads a date (2006-01-02, midnight UTC) or an RFC 3339 timestamp.
-func ParseTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%q is neither a date (2006-01-02) nor an RFC 3339 time", s)
 }
 
 func knownKeys(settings map[string]any) string {

@@ -39,7 +39,12 @@ type Engine struct {
 	catalog  *facts.Catalog
 	config   Config
 	replDays int
+
+	unknownDisabled []string
 }
+
+// UnknownDisabled lists the rule ids asked to be disabled that no loaded rule has.
+func (e *Engine) UnknownDisabled() []string { return e.unknownDisabled }
 
 const findingsQuery = "data.tokencheck.main.findings"
 
@@ -84,7 +89,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	disabled := map[string]bool{}
 	for _, id := range append(append([]string{}, opts.Config.Disable...), opts.Disable...) {
 		if _, ok := e.byID[id]; !ok {
-			return nil, fmt.Errorf("--disable %s: no such rule (tokencheck policy list shows them)", id)
+			e.unknownDisabled = append(e.unknownDisabled, id)
+			continue
 		}
 		disabled[id] = true
 	}

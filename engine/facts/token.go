@@ -2,7 +2,11 @@
 // and the GitHub knowledge (token formats, the scope tree, the permission catalogue) needed to build them.
 package facts
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Schema is the value of the "schema" key of a facts document.
 const Schema = "tokencheck.facts/v1"
@@ -101,4 +105,16 @@ func (t *Token) MarkUnknown(fact string) {
 	if !t.IsUnknown(fact) {
 		t.Unknown = append(t.Unknown, fact)
 	}
+}
+
+// ParseTime reads a date (2006-01-02, midnight UTC) or an RFC 3339 timestamp, as declarations write them.
+func ParseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither a date (2006-01-02) nor an RFC 3339 time", s)
 }

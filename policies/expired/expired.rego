@@ -15,6 +15,7 @@ package tokencheck.rules.expired
 import data.tokencheck.lib
 
 deny contains f if {
+	not lib.not_yet_created
 	lib.ts("expires_at") <= lib.now_ns
 	f := {"msg": sprintf("token expired on %s", [lib.date("expires_at")])}
 }

@@ -13,3 +13,7 @@ test_silent_before_expiry if {
 test_silent_without_expiry if {
 	count(rule.deny) == 0 with input as {"now": "2026-11-22T00:00:00Z", "token": {}}
 }
+
+test_silent_on_template_links if {
+	count(rule.deny) == 0 with input as {"now": "2026-11-22T00:00:00Z", "token": {"expires_at": "2026-11-01T00:00:00Z", "source": {"kind": "template_link"}}}
+}

@@ -13,6 +13,7 @@ package tokencheck.rules["expiring-soon"]
 import data.tokencheck.lib
 
 deny contains f if {
+	not lib.not_yet_created
 	expires := lib.ts("expires_at")
 	expires > lib.now_ns
 	left := expires - lib.now_ns

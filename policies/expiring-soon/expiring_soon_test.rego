@@ -18,3 +18,7 @@ test_configurable_window if {
 	count(rule.deny) == 1 with input as {"now": "2026-11-22T00:00:00Z", "token": {"expires_at": "2027-01-01T00:00:00Z"}}
 		with data.tokencheck.config.expiring_soon_days as 60
 }
+
+test_silent_on_template_links if {
+	count(rule.deny) == 0 with input as {"now": "2026-11-22T00:00:00Z", "token": {"expires_at": "2026-12-01T00:00:00Z", "source": {"kind": "template_link"}}}
+}

@@ -55,3 +55,6 @@ is_classic if token.type == "classic"
 is_fine_grained if token.type == "fine_grained"
 
 join_sorted(xs) := concat(", ", sort(xs))
+
+# not_yet_created holds for a template link: a token that would be created, so it cannot have expired or gone stale.
+not_yet_created if token.source.kind == "template_link"

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newExplainCmd(io streams) *cobra.Command {
+	var dirs []string
+	cmd := &cobra.Command{
+		Use:   "explain RULE",
+		Short: "Describe a rule: what it catches, why, how to fix it, GitHub's docs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			e, err := loadEngine(cmd, dirs)
+			if err != nil {
+				return err
+			}
+			r, ok := e.Rule(args[0])
+			if !ok {
+				return fmt.Errorf("no rule %q (tokencheck policy list shows them)", args[0])
+			}
+			fmt.Fprintf(io.Out, "%s (%s)\n%s\n\n%s\n\nRemediation:\n%s\n", r.ID, r.Severity, r.Title, r.Description, r.Remediation)
+			if len(r.Resources) > 0 {
+				fmt.Fprintln(io.Out, "\nGitHub docs:")
+				for _, res := range r.Resources {
+					fmt.Fprintf(io.Out, "  %s\n    %s\n", res.Description, res.Ref)
+				}
+			}
+			fmt.Fprintf(io.Out, "\nDefined in %s\n", r.File)
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&dirs, "policy", nil, "`DIR` of extra Rego rules (repeatable)")
+	return cmd
+}
+
+func newVersionCmd(io streams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(io.Out, "tokencheck %s\n", version)
+		},
+	}
+}

@@ -1,0 +1,79 @@
+// Command tokencheck decides whether GitHub personal access tokens comply with an organisation's
+// policy: facts about each token go in, embedded Rego policies decide, findings come out, and the
+// exit code gates CI.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes, as DESIGN.md fixes them.
+const (
+	exitOK         = 0
+	exitViolations = 1
+	exitError      = 2
+	exitIncomplete = 3
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// streams is the I/O a command runs with, passed down so tests can supply their own.
+type streams struct {
+	In     io.Reader
+	Out    io.Writer
+	Err    io.Writer
+	OutTTY bool
+	Getenv func(string) string
+}
+
+// exitCodeError carries an exit code out of a command; its message, if any, is already printed.
+type exitCodeError struct{ code int }
+
+func (e exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	io := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, OutTTY: term.IsTerminal(int(os.Stdout.Fd())), Getenv: os.Getenv}
+	os.Exit(run(ctx, os.Args[1:], io))
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, io streams) int {
+	root := newRootCmd(io)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	var ec exitCodeError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ec):
+		return ec.code
+	default:
+		fmt.Fprintf(io.Err, "tokencheck: %v\n", err)
+		return exitError
+	}
+}
+
+func newRootCmd(io streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "tokencheck",
+		Short:         "Judge GitHub personal access tokens against your organisation's policy",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(io.Out)
+	root.SetErr(io.Err)
+	root.SetIn(io.In)
+	root.AddCommand(newCheckCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
+	return root
+}

@@ -1,0 +1,263 @@
+package collect
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tokencheck/tokencheck/engine/facts"
+)
+
+var declarationKeys = []string{
+	"id", "name", "description", "type", "owner", "resource_owner", "repositories", "permissions", "scopes",
+	"created_at", "expires_at", "expires_in_days", "approval", "last_used_at", "needs", "classic_reason", "template_link",
+}
+
+var (
+	declaredTypes   = []string{facts.TypeClassic, facts.TypeFineGrained, facts.TypeOAuth, facts.TypeAppUser, facts.TypeAppInstallation}
+	approvals       = []string{"approved", "pending", "denied", "not_required"}
+	classicReasons  = []string{"packages", "enterprise", "outside_collaborator", "multiple_orgs", "checks_api", "public_contrib"}
+	templateLinkSet = []string{"name", "description", "resource_owner", "permissions", "expires_at", "expires_in_days", "type"}
+)
+
+// Inventory decodes a token inventory (YAML or JSON with a top-level tokens list) into token facts.
+// Every problem is an InputError naming file, line and key; declarations without problems are kept,
+// and a declaration with a bad field keeps its other fields.
+func Inventory(file string, root *yaml.Node, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
+	d := &decoder{file: file, cat: cat, now: now}
+	if root.Kind != yaml.MappingNode {
+		return nil, []error{inputErr(file, root.Line, "inventory must be a mapping with a tokens list")}
+	}
+	var list *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "tokens" {
+			d.fail(k, "unknown top-level key %q (an inventory has only tokens)", k.Value)
+			continue
+		}
+		list = v
+	}
+	if list == nil || list.Kind != yaml.SequenceNode {
+		line := root.Line
+		if list != nil {
+			line = list.Line
+		}
+		d.errs = append(d.errs, inputErr(file, line, "tokens must be a list of token declarations"))
+		return nil, d.errs
+	}
+	var out []facts.Token
+	for _, item := range list.Content {
+		if t, ok := d.declaration(item); ok {
+			out = append(out, t)
+		}
+	}
+	return out, d.errs
+}
+
+type decoder struct {
+	file string
+	cat  *facts.Catalog
+	now  time.Time
+	errs []error
+}
+
+func (d *decoder) fail(n *yaml.Node, format string, args ...any) {
+	d.errs = append(d.errs, inputErr(d.file, n.Line, format, args...))
+}
+
+func (d *decoder) declaration(item *yaml.Node) (facts.Token, bool) {
+	t := facts.Token{Source: facts.Source{Kind: facts.SourceInventory, File: d.file, Line: item.Line}}
+	if item.Kind != yaml.MappingNode {
+		d.fail(item, "a token declaration must be a mapping")
+		return t, false
+	}
+	fields := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(item.Content); i += 2 {
+		k, v := item.Content[i], item.Content[i+1]
+		if !slices.Contains(declarationKeys, k.Value) {
+			d.fail(k, "unknown key %q in token declaration (allowed: %s)", k.Value, strings.Join(declarationKeys, ", "))
+			continue
+		}
+		if _, dup := fields[k.Value]; dup {
+			d.fail(k, "key %q appears twice", k.Value)
+		}
+		fields[k.Value] = v
+	}
+	idNode, ok := fields["id"]
+	if !ok || d.str(idNode, "id") == "" {
+		d.fail(item, "token declaration needs an id")
+		return t, false
+	}
+	t.ID = d.str(idNode, "id")
+
+	if link, ok := fields["template_link"]; ok {
+		d.fromLink(&t, link, fields)
+	}
+	if n, ok := fields["type"]; ok {
+		t.Type = d.enum(n, "type", declaredTypes)
+	}
+	if t.Type == "" {
+		d.fail(item, "token %s: declare type (%s) or template_link", t.ID, strings.Join(declaredTypes, " | "))
+		t.Type = facts.TypeUnknown
+	}
+	setStr := func(key string, dst *string) {
+		if n, ok := fields[key]; ok {
+			*dst = d.str(n, key)
+		}
+	}
+	setStr("name", &t.Name)
+	setStr("description", &t.Description)
+	setStr("owner", &t.Owner)
+	setStr("resource_owner", &t.ResourceOwner)
+	if n, ok := fields["approval"]; ok {
+		t.Approval = d.enum(n, "approval", approvals)
+	}
+	if n, ok := fields["classic_reason"]; ok {
+		t.ClassicReason = d.enum(n, "classic_reason", classicReasons)
+	}
+	if n, ok := fields["repositories"]; ok {
+		d.repositories(&t, n)
+	}
+	if n, ok := fields["scopes"]; ok {
+		t.Scopes = d.strList(n, "scopes")
+		if t.Scopes == nil {
+			t.Scopes = []string{}
+		}
+	}
+	if n, ok := fields["permissions"]; ok {
+		t.Permissions = d.cat.Group(d.strMap(n, "permissions"))
+	}
+	if n, ok := fields["needs"]; ok {
+		switch n.Kind {
+		case yaml.SequenceNode:
+			t.NeedsScopes = d.strList(n, "needs")
+		default:
+			t.Needs = d.strMap(n, "needs")
+		}
+	}
+	t.CreatedAt = d.timeField(fields, "created_at")
+	t.LastUsedAt = d.timeField(fields, "last_used_at")
+	d.expiry(&t, fields)
+	return t, true
+}
+
+// fromLink fills the facts a template link states; the declaration may add what a link cannot say.
+func (d *decoder) fromLink(t *facts.Token, n *yaml.Node, fields map[string]*yaml.Node) {
+	for _, key := range templateLinkSet {
+		if other, ok := fields[key]; ok {
+			d.fail(other, "token %s: %s is set by template_link; do not declare it twice", t.ID, key)
+		}
+	}
+	link, problems := ParseTemplateLink(d.str(n, "template_link"), d.cat)
+	for _, p := range problems {
+		d.fail(n, "token %s: %s", t.ID, p)
+	}
+	lt := link.Token(d.cat, d.now)
+	lt.ID, lt.Source = t.ID, t.Source
+	*t = lt
+}
+
+func (d *decoder) expiry(t *facts.Token, fields map[string]*yaml.Node) {
+	exp, hasExp := fields["expires_at"]
+	days, hasDays := fields["expires_in_days"]
+	switch {
+	case hasExp && hasDays:
+		d.fail(days, "token %s: declare expires_at or expires_in_days, not both", t.ID)
+	case hasExp:
+		if strings.EqualFold(exp.Value, "never") {
+			t.ExpiresAt = nil
+			return
+		}
+		t.ExpiresAt = d.timeField(fields, "expires_at")
+	case hasDays:
+		var n int
+		if err := days.Decode(&n); err != nil || n <= 0 {
+			d.fail(days, "expires_in_days: want a positive whole number of days")
+			return
+		}
+		start := d.now.UTC()
+		if t.CreatedAt != nil {
+			start = *t.CreatedAt
+		}
+		e := start.AddDate(0, 0, n)
+		t.ExpiresAt = &e
+	}
+}
+
+func (d *decoder) repositories(t *facts.Token, n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		switch n.Value {
+		case "all", "none":
+			t.RepositorySelection = n.Value
+		default:
+			d.fail(n, "repositories: want all, none or a list of owner/repo")
+		}
+		return
+	}
+	repos := d.strList(n, "repositories")
+	for _, r := range repos {
+		if strings.Count(r, "/") != 1 || strings.HasPrefix(r, "/") || strings.HasSuffix(r, "/") {
+			d.fail(n, "repositories: %q is not owner/repo", r)
+		}
+	}
+	t.RepositorySelection, t.Repositories = "subset", repos
+}
+
+func (d *decoder) timeField(fields map[string]*yaml.Node, key string) *time.Time {
+	n, ok := fields[key]
+	if !ok {
+		return nil
+	}
+	ts, err := facts.ParseTime(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		d.fail(n, "%s: %v", key, err)
+		return nil
+	}
+	return &ts
+}
+
+func (d *decoder) str(n *yaml.Node, key string) string {
+	if n.Kind != yaml.ScalarNode {
+		d.fail(n, "%s: want a string", key)
+		return ""
+	}
+	return n.Value
+}
+
+func (d *decoder) enum(n *yaml.Node, key string, allowed []string) string {
+	v := d.str(n, key)
+	if v != "" && !slices.Contains(allowed, v) {
+		d.fail(n, "%s: %q is not one of %s", key, v, strings.Join(allowed, ", "))
+		return ""
+	}
+	return v
+}
+
+func (d *decoder) strList(n *yaml.Node, key string) []string {
+	if n.Kind != yaml.SequenceNode {
+		d.fail(n, "%s: want a list", key)
+		return nil
+	}
+	var out []string
+	for _, c := range n.Content {
+		if v := d.str(c, key); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (d *decoder) strMap(n *yaml.Node, key string) map[string]string {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n, "%s: want a mapping of name: level", key)
+		return nil
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		out[k.Value] = d.str(v, key+"."+k.Value)
+	}
+	return out
+}

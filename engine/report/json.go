@@ -1,0 +1,36 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/tokencheck/tokencheck/engine"
+)
+
+// JSON writes the whole report as one JSON document: findings, summary, errors and incomplete sources.
+type JSON struct{}
+
+// Write implements Writer.
+func (JSON) Write(w io.Writer, r *Report) error {
+	out := *r
+	if out.Findings == nil {
+		out.Findings = []engine.Finding{}
+	}
+	if out.Errors == nil {
+		out.Errors = []string{}
+	}
+	if out.Incomplete == nil {
+		out.Incomplete = []Incomplete{}
+	}
+	if out.Tokens == nil {
+		out.Tokens = []Token{}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	return nil
+}

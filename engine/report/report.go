@@ -1,0 +1,100 @@
+// Package report renders a run's findings in the formats people and tools read. It knows findings,
+// not where they came from.
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/tokencheck/tokencheck/engine"
+)
+
+// Report is everything one run found.
+type Report struct {
+	Tool       string           `json:"tool"`
+	Version    string           `json:"version"`
+	Now        string           `json:"now"`
+	FailOn     string           `json:"fail_on"`
+	Tokens     []Token          `json:"tokens"`
+	Findings   []engine.Finding `json:"findings"`
+	Errors     []string         `json:"errors"`
+	Incomplete []Incomplete     `json:"incomplete"`
+	Summary    Summary          `json:"summary"`
+	Rules      []engine.Rule    `json:"-"`
+}
+
+// Token is what a report shows of a judged token besides its findings.
+type Token struct {
+	ID       string           `json:"id"`
+	Name     string           `json:"name,omitempty"`
+	Type     string           `json:"type"`
+	Location *engine.Location `json:"location,omitempty"`
+	Unknown  []string         `json:"unknown,omitempty"`
+}
+
+// Incomplete names a source that could not be read whole, and why.
+type Incomplete struct {
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+}
+
+// Summary counts a run's outcome.
+type Summary struct {
+	Tokens     int            `json:"tokens"`
+	Findings   int            `json:"findings"`
+	BySeverity map[string]int `json:"by_severity"`
+	Failing    int            `json:"failing"`
+	Waived     int            `json:"waived"`
+	Errors     int            `json:"errors"`
+	Incomplete int            `json:"incomplete"`
+}
+
+// Summarize fills in the summary from the findings, errors and incomplete sources.
+func (r *Report) Summarize() {
+	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[string]int{}, Errors: len(r.Errors), Incomplete: len(r.Incomplete)}
+	for _, f := range r.Findings {
+		s.BySeverity[f.Severity]++
+		if f.Waived {
+			s.Waived++
+		}
+		if f.Fails(r.FailOn) {
+			s.Failing++
+		}
+	}
+	r.Summary = s
+}
+
+// Writer renders a report in one format.
+type Writer interface {
+	Write(w io.Writer, r *Report) error
+}
+
+// Formats lists the format names New accepts.
+var Formats = []string{"text", "json"}
+
+// New returns the writer for a format name; colour applies to text on a terminal only.
+func New(format string, colour bool) (Writer, error) {
+	switch format {
+	case "text":
+		return Text{Colour: colour}, nil
+	case "json":
+		return JSON{}, nil
+	}
+	return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
+}
+
+// severityCounts renders "2 critical, 1 high" from highest to lowest.
+func severityCounts(by map[string]int) string {
+	names := make([]string, 0, len(by))
+	for sev := range by {
+		names = append(names, sev)
+	}
+	sort.Slice(names, func(i, j int) bool { return engine.SeverityRank(names[i]) > engine.SeverityRank(names[j]) })
+	parts := make([]string, 0, len(names))
+	for _, sev := range names {
+		parts = append(parts, fmt.Sprintf("%d %s", by[sev], sev))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,112 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tokencheck/tokencheck/engine"
+)
+
+// Text writes one block per token with findings (highest severity first), then errors, incomplete
+// sources and a summary line. Colour is for terminals only.
+type Text struct {
+	Colour bool
+}
+
+var severityColours = map[string]string{"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[36m", "info": "\x1b[2m"}
+
+const reset = "\x1b[0m"
+
+func (t Text) paint(colour, s string) string {
+	if !t.Colour || colour == "" {
+		return s
+	}
+	return colour + s + reset
+}
+
+// Write implements Writer.
+func (t Text) Write(w io.Writer, r *Report) error {
+	bw := bufio.NewWriter(w)
+	byToken := map[string][]engine.Finding{}
+	for _, f := range r.Findings {
+		byToken[f.Token] = append(byToken[f.Token], f)
+	}
+	clean := 0
+	for _, tok := range r.Tokens {
+		fs := byToken[tok.ID]
+		if len(fs) == 0 && len(tok.Unknown) == 0 {
+			clean++
+			continue
+		}
+		header := tok.ID
+		if tok.Name != "" && tok.Name != tok.ID {
+			header += fmt.Sprintf(" (%s)", tok.Name)
+		}
+		header += " [" + tok.Type + "]"
+		if tok.Location != nil {
+			header = fmt.Sprintf("%s  %s", location(tok.Location), header)
+		}
+		fmt.Fprintln(bw, t.paint("\x1b[1m", header))
+		for _, f := range fs {
+			sev := fmt.Sprintf("%-8s", strings.ToUpper(f.Severity))
+			line := fmt.Sprintf("  %s %-26s %s", t.paint(severityColours[f.Severity], sev), f.Rule, f.Message)
+			if f.Waived {
+				line += fmt.Sprintf(" (waived: %s)", f.WaiverReason)
+			}
+			fmt.Fprintln(bw, line)
+			if f.FixURL != "" {
+				fmt.Fprintf(bw, "  %-8s %-26s fix: %s\n", "", "", f.FixURL)
+			}
+		}
+		if len(tok.Unknown) > 0 {
+			fmt.Fprintf(bw, "  %-8s %-26s not knowable from this source: %s\n", "", "", strings.Join(tok.Unknown, ", "))
+		}
+		fmt.Fprintln(bw)
+	}
+	if clean > 0 {
+		fmt.Fprintf(bw, "%d token(s) without findings\n\n", clean)
+	}
+	if len(r.Errors) > 0 {
+		fmt.Fprintln(bw, t.paint("\x1b[1;31m", "Errors (input not judged):"))
+		for _, e := range r.Errors {
+			fmt.Fprintf(bw, "  %s\n", e)
+		}
+		fmt.Fprintln(bw)
+	}
+	if len(r.Incomplete) > 0 {
+		fmt.Fprintln(bw, t.paint("\x1b[1;33m", "Incomplete (facts could not be read whole; not compliant):"))
+		for _, inc := range r.Incomplete {
+			fmt.Fprintf(bw, "  %s: %s\n", inc.Source, inc.Reason)
+		}
+		fmt.Fprintln(bw)
+	}
+	s := r.Summary
+	verdict := "PASS"
+	switch {
+	case s.Errors > 0:
+		verdict = "ERROR"
+	case s.Incomplete > 0:
+		verdict = "INCOMPLETE"
+	case s.Failing > 0:
+		verdict = "FAIL"
+	}
+	counts := ""
+	if s.Findings > 0 {
+		counts = " (" + severityCounts(s.BySeverity) + ")"
+	}
+	fmt.Fprintf(bw, "%d token(s), %d finding(s)%s, %d at or above %s, %d waived, %d error(s), %d incomplete: %s\n",
+		s.Tokens, s.Findings, counts, s.Failing, r.FailOn, s.Waived, s.Errors, s.Incomplete, verdict)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write text report: %w", err)
+	}
+	return nil
+}
+
+func location(l *engine.Location) string {
+	if l.Line > 0 {
+		return fmt.Sprintf("%s:%d", l.File, l.Line)
+	}
+	return l.File
+}
