@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -65,6 +66,17 @@ func Files(ctx context.Context, paths []string, cat *facts.Catalog, now time.Tim
 		}
 	}
 	res.Tokens, res.Errors = dedupe(res.Tokens, res.Errors)
+	sort.SliceStable(res.Errors, func(i, j int) bool {
+		a, aok := res.Errors[i].(*InputError)
+		b, bok := res.Errors[j].(*InputError)
+		if !aok || !bok {
+			return aok && !bok
+		}
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
 	return res
 }
 

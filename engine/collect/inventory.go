@@ -98,8 +98,10 @@ func (d *decoder) declaration(item *yaml.Node) (facts.Token, bool) {
 	if n, ok := fields["type"]; ok {
 		t.Type = d.enum(n, "type", declaredTypes)
 	}
-	if t.Type == "" {
+	if _, declared := fields["type"]; t.Type == "" && !declared {
 		d.fail(item, "token %s: declare type (%s) or template_link", t.ID, strings.Join(declaredTypes, " | "))
+	}
+	if t.Type == "" {
 		t.Type = facts.TypeUnknown
 	}
 	setStr := func(key string, dst *string) {
@@ -170,11 +172,14 @@ func (d *decoder) expiry(t *facts.Token, fields map[string]*yaml.Node) {
 			t.ExpiresAt = nil
 			return
 		}
-		t.ExpiresAt = d.timeField(fields, "expires_at")
+		if t.ExpiresAt = d.timeField(fields, "expires_at"); t.ExpiresAt == nil {
+			t.MarkUnknown(facts.FactExpiresAt)
+		}
 	case hasDays:
 		var n int
 		if err := days.Decode(&n); err != nil || n <= 0 {
 			d.fail(days, "expires_in_days: want a positive whole number of days")
+			t.MarkUnknown(facts.FactExpiresAt)
 			return
 		}
 		start := d.now.UTC()

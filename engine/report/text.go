@@ -45,7 +45,7 @@ func (t Text) Write(w io.Writer, r *Report) error {
 			header += fmt.Sprintf(" (%s)", tok.Name)
 		}
 		header += " [" + tok.Type + "]"
-		if tok.Location != nil {
+		if tok.Location != nil && location(tok.Location) != tok.ID {
 			header = fmt.Sprintf("%s  %s", location(tok.Location), header)
 		}
 		fmt.Fprintln(bw, t.paint("\x1b[1m", header))
@@ -69,7 +69,7 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		fmt.Fprintf(bw, "%d token(s) without findings\n\n", clean)
 	}
 	if len(r.Errors) > 0 {
-		fmt.Fprintln(bw, t.paint("\x1b[1;31m", "Errors (input not judged):"))
+		fmt.Fprintln(bw, t.paint("\x1b[1;31m", "Errors:"))
 		for _, e := range r.Errors {
 			fmt.Fprintf(bw, "  %s\n", e)
 		}
