@@ -139,6 +139,12 @@ func buildStore(opts Options) (storage.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The scope tree as an adjacency list for graph.reachable, built once here instead of per token in Rego.
+	graph := map[string]any{}
+	for scope, info := range opts.Catalog.Scopes {
+		graph[scope] = info.Implies
+	}
+	catalog.(map[string]any)["scope_graph"] = normalize(graph)
 	root := map[string]any{}
 	for _, f := range opts.DataFiles {
 		raw, err := os.ReadFile(f)

@@ -29,10 +29,9 @@ permissions[name] := lvl if {
 # implicit(name, level) holds for grants every fine-grained token carries (metadata: read).
 implicit(name, lvl) if catalog.template_link.implicit_permissions[name] == lvl
 
-scope_graph[scope] := info.implies if some scope, info in catalog.scopes
-
-# implied(scopes) is the scopes given and everything they imply.
-implied(scopes) := graph.reachable(scope_graph, scopes) | scopes
+# implied(scopes) is the scopes given and everything they imply (catalog.scope_graph is the engine's
+# adjacency list of catalog.scopes[_].implies).
+implied(scopes) := graph.reachable(catalog.scope_graph, scopes) | scopes
 
 max_severity(severities) := s if {
 	ranks := {severity_rank[x] | some x in severities}

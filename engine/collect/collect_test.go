@@ -1,0 +1,217 @@
+package collect
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tokencheck/tokencheck/engine/facts"
+)
+
+var now = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
+
+func catalog(t testing.TB) *facts.Catalog {
+	t.Helper()
+	c, err := facts.LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestParseTemplateLinkDocsExample(t *testing.T) {
+	cat := catalog(t)
+	link, problems := ParseTemplateLink("https://github.com/settings/personal-access-tokens/new?name=Repo-reading+token&description=Just+contents:read&target_name=octodemo&expires_in=45&contents=read", cat)
+	if len(problems) > 0 {
+		t.Fatalf("problems: %v", problems)
+	}
+	tok := link.Token(cat, now)
+	if tok.Name != "Repo-reading token" || tok.Description != "Just contents:read" || tok.ResourceOwner != "octodemo" {
+		t.Errorf("token = %+v", tok)
+	}
+	if got := tok.Permissions.Repository; got["contents"] != "read" || got["metadata"] != "read" || len(got) != 2 {
+		t.Errorf("permissions = %v, want contents:read and the implicit metadata:read", got)
+	}
+	if tok.ExpiresAt == nil || !tok.ExpiresAt.Equal(now.AddDate(0, 0, 45)) {
+		t.Errorf("expires_at = %v, want now + 45 days", tok.ExpiresAt)
+	}
+}
+
+func TestParseTemplateLinkDefaultsAndLimits(t *testing.T) {
+	cat := catalog(t)
+	link, problems := ParseTemplateLink("https://ghe.example.com/settings/personal-access-tokens/new?issues=write", cat)
+	if len(problems) > 0 || link.ExpiresInDays != 30 || link.Host != "ghe.example.com" {
+		t.Errorf("absent expires_in must mean GitHub's 30 days on any host: %+v %v", link, problems)
+	}
+	if tok := link.Token(cat, now); !tok.IsUnknown(facts.FactResourceOwner) || !tok.IsUnknown(facts.FactRepositorySelection) {
+		t.Errorf("a link without target_name cannot say the resource owner: unknown = %v", tok.Unknown)
+	}
+	link, _ = ParseTemplateLink("https://github.com/settings/personal-access-tokens/new?expires_in=none&contents=read", cat)
+	if tok := link.Token(cat, now); tok.ExpiresAt != nil || tok.IsUnknown(facts.FactExpiresAt) {
+		t.Errorf("expires_in=none must mean a known absence of expiry: %+v", tok)
+	}
+	for raw, want := range map[string]string{
+		"?expires_in=0":                    "expires_in",
+		"?expires_in=367":                  "expires_in",
+		"?name=" + strings.Repeat("n", 41): "41 characters",
+		"?description=" + strings.Repeat("d", 1025): "1025 characters",
+		"?contents=read&contents=write":             "repeats parameter contents",
+	} {
+		_, problems := ParseTemplateLink("https://github.com/settings/personal-access-tokens/new"+raw, cat)
+		if len(problems) != 1 || !strings.Contains(problems[0], want) {
+			t.Errorf("%s: problems = %v, want one naming %q", raw, problems, want)
+		}
+	}
+	if _, problems := ParseTemplateLink("http://github.com/settings/tokens/new", cat); len(problems) == 0 {
+		t.Error("a link that is not a fine-grained template link must be refused")
+	}
+}
+
+func TestFindTemplateLinks(t *testing.T) {
+	text := "intro\n[x](https://github.com/settings/personal-access-tokens/new?name=A&contents=read).\n" +
+		`<a href="https://github.com/settings/personal-access-tokens/new?name=B&amp;issues=write">b</a>` + "\n" +
+		"no link here: https://github.com/settings/tokens/new?scopes=repo\n"
+	got := FindTemplateLinks([]byte(text))
+	if len(got) != 2 {
+		t.Fatalf("found %d links, want 2: %+v", len(got), got)
+	}
+	if got[0].Line != 2 || got[0].URL != "https://github.com/settings/personal-access-tokens/new?name=A&contents=read" {
+		t.Errorf("first = %+v", got[0])
+	}
+	if got[1].Line != 3 || !strings.HasSuffix(got[1].URL, "?name=B&issues=write") {
+		t.Errorf("second = %+v (HTML escapes must be undone)", got[1])
+	}
+}
+
+func decodeInventory(t *testing.T, src string) ([]facts.Token, []error) {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return Inventory("inv.yaml", doc.Content[0], catalog(t), now)
+}
+
+func TestInventoryDeclaration(t *testing.T) {
+	tokens, errs := decodeInventory(t, `tokens:
+  - id: a
+    type: fine_grained
+    resource_owner: acme
+    repositories: [acme/app]
+    permissions: {contents: read, members: write, nonsense: read}
+    needs: {contents: read}
+    created_at: 2026-11-01
+    expires_in_days: 45
+  - id: b
+    type: classic
+    scopes: [repo]
+    needs: [repo:status]
+    expires_at: never
+  - id: c
+    template_link: https://github.com/settings/personal-access-tokens/new?name=C&target_name=acme&issues=read
+    owner: someone
+`)
+	if len(errs) > 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	a, b, c := tokens[0], tokens[1], tokens[2]
+	if a.Permissions.Repository["contents"] != "read" || a.Permissions.Organization["members"] != "write" || a.Permissions.Other["nonsense"] != "read" {
+		t.Errorf("permissions not grouped by the catalogue: %+v", a.Permissions)
+	}
+	if a.RepositorySelection != "subset" || a.Source.Line != 2 || a.ExpiresAt.Format("2006-01-02") != "2026-12-16" {
+		t.Errorf("a = %+v", a)
+	}
+	if b.ExpiresAt != nil || b.IsUnknown(facts.FactExpiresAt) || len(b.NeedsScopes) != 1 {
+		t.Errorf("b = %+v", b)
+	}
+	if c.Type != facts.TypeFineGrained || c.ResourceOwner != "acme" || c.Owner != "someone" || c.Source.Line != 15 {
+		t.Errorf("c = %+v", c)
+	}
+}
+
+func TestInventoryErrorsNameLineAndKey(t *testing.T) {
+	tokens, errs := decodeInventory(t, `tokens:
+  - id: a
+    type: classic
+    scope: [repo]
+  - id: b
+    template_link: https://github.com/settings/personal-access-tokens/new?contents=read
+    permissions: {issues: read}
+`)
+	if len(tokens) != 2 {
+		t.Errorf("declarations with a bad field are still judged: got %d tokens", len(tokens))
+	}
+	want := []string{`inv.yaml:4: unknown key "scope"`, "inv.yaml:7: token b: permissions is set by template_link"}
+	if len(errs) != len(want) {
+		t.Fatalf("errors = %v", errs)
+	}
+	for i, w := range want {
+		var ie *InputError
+		if !errors.As(errs[i], &ie) || !strings.HasPrefix(errs[i].Error(), w) {
+			t.Errorf("error %d = %v, want prefix %q", i, errs[i], w)
+		}
+	}
+}
+
+func TestFactsDocumentRejectsUnknownFields(t *testing.T) {
+	_, errs := FactsDocument("f.json", []byte(`{"schema": "tokencheck.facts/v1", "tokens": [{"id": "x", "type": "classic", "token": "ghp_secret"}]}`))
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), `unknown field "token"`) {
+		t.Errorf("errs = %v", errs)
+	}
+}
+
+func FuzzParseTemplateLink(f *testing.F) {
+	for _, seed := range []string{
+		"https://github.com/settings/personal-access-tokens/new?name=Repo-reading+token&description=Just+contents:read&target_name=octodemo&expires_in=45&contents=read",
+		"https://github.com/settings/personal-access-tokens/new?expires_in=none&metadata=write&gists=read",
+		"https://ghe.example.com:8443/settings/personal-access-tokens/new?%zz=1&name=%E2%82%AC",
+		"https://github.com/settings/personal-access-tokens/new",
+		"not a url",
+	} {
+		f.Add(seed)
+	}
+	cat := catalog(f)
+	f.Fuzz(func(t *testing.T, raw string) {
+		link, _ := ParseTemplateLink(raw, cat)
+		if link.Permissions == nil {
+			return
+		}
+		tok := link.Token(cat, now)
+		if tok.Type != facts.TypeFineGrained || tok.ExpiresAt != nil && tok.ExpiresAt.Before(now) {
+			t.Errorf("token from %q = %+v", raw, tok)
+		}
+	})
+}
+
+func FuzzInventory(f *testing.F) {
+	for _, seed := range []string{
+		"tokens:\n  - id: a\n    type: classic\n    scopes: [repo]\n",
+		"tokens:\n  - {id: b, type: fine_grained, permissions: {contents: read}, repositories: all, expires_in_days: 3}\n",
+		`{"tokens": [{"id": "c", "template_link": "https://github.com/settings/personal-access-tokens/new?issues=write"}]}`,
+		"tokens: 3\n",
+		"tokens:\n  - id: d\n    created_at: [1]\n    needs: x\n",
+	} {
+		f.Add(seed)
+	}
+	cat := catalog(f)
+	f.Fuzz(func(t *testing.T, src string) {
+		var doc yaml.Node
+		if yaml.Unmarshal([]byte(src), &doc) != nil || len(doc.Content) == 0 {
+			return
+		}
+		tokens, errs := Inventory("fuzz.yaml", doc.Content[0], cat, now)
+		for _, tok := range tokens {
+			if tok.ID == "" || tok.Source.File != "fuzz.yaml" {
+				t.Errorf("token without id or location: %+v", tok)
+			}
+		}
+		for _, err := range errs {
+			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+		}
+	})
+}
