@@ -54,9 +54,9 @@ func TestParseTemplateLinkDefaultsAndLimits(t *testing.T) {
 		t.Errorf("expires_in=none must mean a known absence of expiry: %+v", tok)
 	}
 	for raw, want := range map[string]string{
-		"?expires_in=0":                    "expires_in",
-		"?expires_in=367":                  "expires_in",
-		"?name=" + strings.Repeat("n", 41): "41 characters",
+		"?expires_in=0":                             "expires_in",
+		"?expires_in=367":                           "expires_in",
+		"?name=" + strings.Repeat("n", 41):          "41 characters",
 		"?description=" + strings.Repeat("d", 1025): "1025 characters",
 		"?contents=read&contents=write":             "repeats parameter contents",
 	} {
