@@ -2,6 +2,7 @@ package collect
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -214,4 +215,16 @@ func FuzzInventory(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestMistypedInventoryKeyIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/inv.yaml"
+	if err := os.WriteFile(path, []byte("# inventory\ntoken:\n  - id: a\n    type: classic\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tokens, errs := File(path, catalog(t), now)
+	if len(tokens) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "inv.yaml:2: top-level key \"token\"") {
+		t.Errorf("tokens %v, errs %v", tokens, errs)
+	}
 }

@@ -100,8 +100,13 @@ func File(path string, cat *facts.Catalog, now time.Time) ([]facts.Token, []erro
 		if err != nil && inventoryMarker.Match(raw) {
 			return nil, []error{yamlError(name, err)}
 		}
-		if err == nil && len(doc.Content) > 0 && hasKey(doc.Content[0], "tokens") {
-			return Inventory(name, doc.Content[0], cat, now)
+		if err == nil && len(doc.Content) > 0 {
+			if hasKey(doc.Content[0], "tokens") {
+				return Inventory(name, doc.Content[0], cat, now)
+			}
+			if k := nearMiss(doc.Content[0]); k != nil {
+				return nil, []error{inputErr(name, k.Line, "top-level key %q: an inventory's list is under tokens", k.Value)}
+			}
 		}
 	}
 	return TemplateLinks(name, raw, cat, now)
@@ -175,6 +180,20 @@ func hasKey(n *yaml.Node, key string) bool {
 		}
 	}
 	return false
+}
+
+// nearMiss finds a top-level key that looks like a mistyped "tokens" (Tokens, token, TOKENS), so a
+// typo does not turn an inventory into a file with nothing to judge.
+func nearMiss(n *yaml.Node) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i < len(n.Content); i += 2 {
+		if k := strings.ToLower(n.Content[i].Value); k == "tokens" || k == "token" {
+			return n.Content[i]
+		}
+	}
+	return nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -65,6 +65,9 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(bw)
 	}
+	if len(r.Tokens) == 0 {
+		fmt.Fprintf(bw, "No tokens found: no inventory, facts document or template link in the input.\n\n")
+	}
 	if clean > 0 {
 		fmt.Fprintf(bw, "%d token(s) without findings\n\n", clean)
 	}
