@@ -41,6 +41,7 @@ type Engine struct {
 	replDays int
 
 	unknownDisabled []string
+	disabled        map[string]bool
 }
 
 // UnknownDisabled lists the rule ids asked to be disabled that no loaded rule has.
@@ -85,6 +86,8 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		e.byID[r.ID] = r
 		e.rules = append(e.rules, r)
 	}
+	e.byID[waiverExpired.ID] = waiverExpired
+	e.rules = append(e.rules, waiverExpired)
 	sort.Slice(e.rules, func(i, j int) bool { return e.rules[i].ID < e.rules[j].ID })
 	disabled := map[string]bool{}
 	for _, id := range append(append([]string{}, opts.Config.Disable...), opts.Disable...) {
@@ -94,6 +97,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 		}
 		disabled[id] = true
 	}
+	e.disabled = disabled
 	modules["tokencheck/main.rego"] = mainModule(e.rules, disabled)
 
 	store, err := buildStore(opts)
@@ -123,7 +127,7 @@ func mainModule(rules []Rule, disabled map[string]bool) *ast.Module {
 	var b strings.Builder
 	b.WriteString("package tokencheck.main\n\n")
 	for _, r := range rules {
-		if disabled[r.ID] {
+		if disabled[r.ID] || r.path == nil {
 			continue
 		}
 		for _, level := range []string{LevelDeny, LevelWarn} {
@@ -277,7 +281,9 @@ func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time)
 		}
 		return a.Message < b.Message
 	})
-	e.applyWaivers(out, now)
+	if expired := e.applyWaivers(out, now); len(expired) > 0 && !e.disabled[waiverExpired.ID] {
+		out = append(out, expired...)
+	}
 	return out, nil
 }
 
@@ -310,17 +316,43 @@ func (e *Engine) finding(item any, t *facts.Token) (Finding, error) {
 	return f, nil
 }
 
-// applyWaivers marks findings that a live waiver covers.
-func (e *Engine) applyWaivers(fs []Finding, now time.Time) {
+// waiverExpired is the one rule the engine itself applies: waivers are configuration, not token facts.
+var waiverExpired = Rule{
+	ID:          "waiver-expired",
+	Title:       "Waiver has expired",
+	Description: "A waiver in the configuration covered this finding, but its expiry date has passed, so the finding counts again.",
+	Severity:    "medium",
+	Remediation: "Fix what the waived finding reports, or renew the waiver with a new expiry after reviewing its reason.",
+	File:        "engine/engine.go",
+	Builtin:     true,
+}
+
+// applyWaivers marks findings that a live waiver covers, and returns one waiver-expired finding for
+// each expired waiver that would have covered a finding.
+func (e *Engine) applyWaivers(fs []Finding, now time.Time) []Finding {
+	var expired []Finding
 	for i := range fs {
 		for _, w := range e.config.Waivers {
-			if w.Matches(fs[i].Rule, fs[i].Token) && now.Before(w.Expires) {
+			if !w.Matches(fs[i].Rule, fs[i].Token) {
+				continue
+			}
+			if now.Before(w.Expires) {
 				fs[i].Waived = true
 				fs[i].WaiverReason = w.Reason
 				break
 			}
+			f := Finding{
+				Rule: waiverExpired.ID, Severity: waiverExpired.Severity, Level: LevelDeny, Token: fs[i].Token, TokenName: fs[i].TokenName,
+				Message:     fmt.Sprintf("waiver of %s (owner %s: %s) expired on %s", w.Rule, w.Owner, w.Reason, w.Expires.Format("2006-01-02")),
+				Remediation: waiverExpired.Remediation, Location: fs[i].Location,
+			}
+			if e.config.File != "" {
+				f.Location = &Location{File: filepath.ToSlash(e.config.File), Line: w.Line}
+			}
+			expired = append(expired, f)
 		}
 	}
+	return expired
 }
 
 // input builds the policy input: the token with derived facts filled in, the clock, and facts

@@ -112,6 +112,21 @@ func TestWaiversExpire(t *testing.T) {
 	}
 	check(testNow, true)
 	check(*day("2026-12-02"), false)
+
+	fs, err := e.Evaluate(context.Background(), tokens, *day("2026-12-02"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expired []Finding
+	for _, f := range fs {
+		if f.Rule == "waiver-expired" {
+			expired = append(expired, f)
+		}
+	}
+	if len(expired) != 1 || expired[0].Severity != "medium" || expired[0].Token != "classic-0" ||
+		expired[0].Message != "waiver of no-expiration (owner o: r) expired on 2026-12-01" {
+		t.Errorf("expired waiver findings = %+v", expired)
+	}
 }
 
 func TestDisabledRulesDoNotRun(t *testing.T) {

@@ -250,6 +250,11 @@ waivers:
     reason: rotated by the deploy pipeline every week
     owner: platform-team
     expires: 2027-03-01
+  - rule: classic-token
+    token: org-admin-script
+    reason: migrating this quarter
+    owner: it-team
+    expires: 2026-10-01
 `)
 	r := tokencheck(t, nil, "check", "--now", fixedNow, "--config", cfg, "--format", "json", "fixtures/inventory")
 	if !strings.Contains(r.stdout, "resource owner acme is not among the allowed owners [acme-corp]") {
@@ -276,6 +281,10 @@ waivers:
 	}
 	if !waived {
 		t.Error("the waiver did not mark deploy-bot's no-expiration finding")
+	}
+	if !strings.Contains(r.stdout, `"message": "waiver of classic-token (owner it-team: migrating this quarter) expired on 2026-10-01"`) ||
+		!strings.Contains(r.stdout, `"file": "`+filepath.ToSlash(cfg)+`",`+"\n        \"line\": 9") {
+		t.Errorf("an expired waiver must be a finding located at the waiver:\n%s", r.stdout)
 	}
 
 	write("stale_after_days: soon\nmax_lifetime: 30\n")
