@@ -181,12 +181,8 @@ func knownKeys(settings map[string]any) string {
 
 // normalize turns YAML's decoded values into JSON's (map[string]any, float64) so Rego sees them alike.
 func normalize(v any) any {
-	raw, err := json.Marshal(v)
+	out, err := toJSONValue(v)
 	if err != nil {
-		return v
-	}
-	var out any
-	if json.Unmarshal(raw, &out) != nil {
 		return v
 	}
 	return out
