@@ -207,6 +207,7 @@ func (e *Engine) Rule(id string) (Rule, bool) {
 // ordered by token (input order), then severity, then rule.
 func (e *Engine) Evaluate(ctx context.Context, tokens []facts.Token, now time.Time) ([]Finding, error) {
 	perToken := make([][]Finding, len(tokens))
+	nowText := now.UTC().Format(time.RFC3339)
 	workers := runtime.GOMAXPROCS(0)
 	if workers > len(tokens) {
 		workers = len(tokens)
@@ -222,7 +223,7 @@ func (e *Engine) Evaluate(ctx context.Context, tokens []facts.Token, now time.Ti
 				if errs[w] != nil {
 					continue
 				}
-				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now)
+				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now, nowText)
 			}
 		}(w)
 	}
@@ -249,8 +250,8 @@ feed:
 	return out, nil
 }
 
-func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time) ([]Finding, error) {
-	input, err := e.input(t, now)
+func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string) ([]Finding, error) {
+	input, err := e.input(t, nowText)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", t.ID, err)
 	}
@@ -357,14 +358,14 @@ func (e *Engine) applyWaivers(fs []Finding, now time.Time) []Finding {
 
 // input builds the policy input: the token with derived facts filled in, the clock, and facts
 // derived in Go so rules stay cheap look-ups.
-func (e *Engine) input(t *facts.Token, now time.Time) (ast.Value, error) {
+func (e *Engine) input(t *facts.Token, nowText string) (ast.Value, error) {
 	tok := *t
 	if len(tok.Scopes) > 0 && len(tok.ScopesEffective) == 0 {
 		tok.ScopesEffective = e.catalog.EffectiveScopes(tok.Scopes)
 	}
 	doc := map[string]any{
 		"token": tok,
-		"now":   now.UTC().Format(time.RFC3339),
+		"now":   nowText,
 	}
 	if tok.Type == facts.TypeClassic {
 		doc["derived"] = map[string]any{"replacement": e.replacement(&tok)}

@@ -80,21 +80,21 @@ func ParseTemplateLink(raw string, cat *facts.Catalog) (Link, []string) {
 // Token turns the link into the facts of the token it would create, created now.
 func (l Link) Token(cat *facts.Catalog, now time.Time) facts.Token {
 	created := now.UTC()
+	perms := make(map[string]string, len(l.Permissions)+len(cat.TemplateLink.ImplicitPermissions))
+	for name, level := range cat.TemplateLink.ImplicitPermissions {
+		perms[name] = level
+	}
+	for name, level := range l.Permissions {
+		perms[name] = level // a stated level (even an invalid one) wins, for invalid-permission to judge
+	}
 	t := facts.Token{
 		Type:          facts.TypeFineGrained,
 		Name:          l.Name,
 		Description:   l.Description,
 		ResourceOwner: l.TargetName,
 		CreatedAt:     &created,
-		Permissions:   cat.Group(l.Permissions),
+		Permissions:   cat.Group(perms),
 		Approval:      "unknown",
-	}
-	for name, level := range cat.TemplateLink.ImplicitPermissions {
-		if _, set := l.Permissions[name]; !set {
-			merged := t.Permissions.Flat()
-			merged[name] = level
-			t.Permissions = cat.Group(merged)
-		}
 	}
 	switch {
 	case l.NeverExpires:

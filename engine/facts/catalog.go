@@ -147,20 +147,6 @@ func (c *Catalog) Group(flat map[string]string) *Permissions {
 	return p
 }
 
-// Flat merges the groups of a permission set into one map.
-func (p *Permissions) Flat() map[string]string {
-	out := map[string]string{}
-	if p == nil {
-		return out
-	}
-	for _, m := range []map[string]string{p.Repository, p.Organization, p.Account, p.Other} {
-		for k, v := range m {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // Replacement is the least set of fine-grained permissions that does the work of the granted classic
 // scopes, from the catalogue's map; scopes with no equivalent contribute nothing.
 func (c *Catalog) Replacement(scopes []string) map[string]string {
