@@ -394,13 +394,23 @@ func (e *Engine) replacement(t *facts.Token) map[string]any {
 	default:
 		perms = e.catalog.Replacement(t.Scopes)
 	}
-	name := t.Name
-	if name == "" {
+	name, desc := t.Name, "Replaces classic token "+t.ID
+	switch {
+	case name != "":
+	case t.LastFour != "":
+		// A token known by its value (scan) has no name; its last four characters are how its owner
+		// finds it on the tokens settings page.
+		name = "Replaces classic token …" + t.LastFour
+		desc = "Replaces classic token …" + t.LastFour
+		if t.Fingerprint != "" {
+			desc += " (" + t.Fingerprint + ")"
+		}
+	default:
 		name = t.ID
 	}
 	link := e.catalog.URL(facts.TemplateLink{
 		Name:          name,
-		Description:   "Replaces classic token " + t.ID,
+		Description:   desc,
 		TargetName:    t.ResourceOwner,
 		ExpiresInDays: e.replDays,
 		Permissions:   perms,

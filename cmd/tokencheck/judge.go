@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -129,7 +130,7 @@ func (j *judge) finish(ctx context.Context, tokens []facts.Token, inputErrs []er
 		Findings: findings, Errors: j.errors, Incomplete: incomplete, Rules: j.engine.Rules(),
 	}
 	for _, t := range tokens {
-		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, Unknown: t.Unknown}
+		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
 		if t.Source.File != "" {
 			rt.Location = &engine.Location{File: t.Source.File, Line: t.Source.Line}
 		}

@@ -74,6 +74,6 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
 	root.SetIn(io.In)
-	root.AddCommand(newCheckCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
+	root.AddCommand(newCheckCmd(io), newScanCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
 	return root
 }

@@ -1,5 +1,5 @@
 // Package collect holds the sources that turn inputs into token facts: inventory files, facts
-// documents, and fine-grained template links in any text file.
+// documents, fine-grained template links in any text file, live tokens and saved response headers.
 package collect
 
 import "fmt"
@@ -20,4 +20,15 @@ func (e *InputError) Error() string {
 
 func inputErr(file string, line int, format string, args ...any) *InputError {
 	return &InputError{File: file, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+// IncompleteError is a source that could not be read whole: its facts are partial, and the run must
+// not pass as compliant.
+type IncompleteError struct {
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+}
+
+func (e *IncompleteError) Error() string {
+	return fmt.Sprintf("%s: incomplete: %s", e.Source, e.Reason)
 }

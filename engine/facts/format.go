@@ -23,6 +23,7 @@ const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 var (
 	shortBody       = regexp.MustCompile(`^[A-Za-z0-9]{36}$`)
 	fineGrainedBody = regexp.MustCompile(`^[A-Za-z0-9_]{82,244}$`)
+	legacyToken     = regexp.MustCompile(`^[0-9a-f]{40}$`)
 )
 
 // TypeOf names a token's type from its prefix; unknown when no known prefix matches.
@@ -36,8 +37,9 @@ func TypeOf(value string) string {
 }
 
 // CheckFormat verifies a token's shape offline: the 36-character kinds must carry a valid CRC-32
-// checksum in their last six characters; fine-grained tokens are checked for shape only. The error
-// never contains the value.
+// checksum in their last six characters; fine-grained tokens are checked for shape only; a
+// 40-hex-digit legacy token (issued before prefixes, 2021) passes with type unknown. The error never
+// contains the value.
 func CheckFormat(value string) error {
 	for _, p := range prefixTypes {
 		if !strings.HasPrefix(value, p.prefix) {
@@ -58,7 +60,10 @@ func CheckFormat(value string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("unrecognised token format (ending %s): no known GitHub token prefix", LastFour(value))
+	if legacyToken.MatchString(value) {
+		return nil // a token issued before 2021: 40 hex digits, no prefix, type unknown
+	}
+	return fmt.Errorf("unrecognised token format (ending %s): no known GitHub token prefix and not a 40-hex-digit legacy token", LastFour(value))
 }
 
 // Checksum is the base62 CRC-32 (IEEE) of s, left-padded with zeros to six characters, as GitHub

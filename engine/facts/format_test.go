@@ -1,6 +1,8 @@
 package facts
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -59,5 +61,28 @@ func TestFingerprintAndLastFour(t *testing.T) {
 	}
 	if LastFour(v) != "T4V4" || LastFour("short") != "****" {
 		t.Errorf("LastFour = %q", LastFour(v))
+	}
+}
+
+func TestSecretNeverFormatsItsValue(t *testing.T) {
+	const v = "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"
+	s := NewSecret(" " + v + "\n")
+	if s.Reveal() != v {
+		t.Fatalf("Reveal() = %q", s.Reveal())
+	}
+	js, _ := json.Marshal(map[string]any{"s": s})
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q %x", s, s, s, s, s, s), string(js), fmt.Sprint(fmt.Errorf("wrapped: %v", s))} {
+		if strings.Contains(out, v) || strings.Contains(out, v[4:20]) {
+			t.Errorf("formatted secret shows the value: %s", out)
+		}
+		if !strings.Contains(out, "sha256:") || !strings.Contains(out, "…T4V4") {
+			t.Errorf("formatted secret lacks fingerprint and last four: %s", out)
+		}
+	}
+	if err := NewSecret("0123456789abcdef0123456789abcdef01234567").Check(); err != nil {
+		t.Errorf("legacy 40-hex token refused: %v", err)
+	}
+	if err := NewSecret("hunter2 is my password").Check(); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a value with no token shape must be refused without echoing it: %v", err)
 	}
 }

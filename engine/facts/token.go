@@ -40,6 +40,7 @@ const (
 	FactRepositorySelection = "repository_selection"
 	FactResourceOwner       = "resource_owner"
 	FactOwner               = "owner"
+	FactType                = "type"
 )
 
 // Token is everything known about one credential: the policy input. It never holds the token value.

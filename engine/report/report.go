@@ -30,6 +30,7 @@ type Token struct {
 	ID       string           `json:"id"`
 	Name     string           `json:"name,omitempty"`
 	Type     string           `json:"type"`
+	LastFour string           `json:"last_four,omitempty"`
 	Location *engine.Location `json:"location,omitempty"`
 	Unknown  []string         `json:"unknown,omitempty"`
 }

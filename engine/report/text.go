@@ -44,6 +44,9 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		if tok.Name != "" && tok.Name != tok.ID {
 			header += fmt.Sprintf(" (%s)", tok.Name)
 		}
+		if tok.LastFour != "" {
+			header += " (…" + tok.LastFour + ")"
+		}
 		header += " [" + tok.Type + "]"
 		if tok.Location != nil && location(tok.Location) != tok.ID {
 			header = fmt.Sprintf("%s  %s", location(tok.Location), header)
@@ -66,7 +69,7 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		fmt.Fprintln(bw)
 	}
 	if len(r.Tokens) == 0 {
-		fmt.Fprintf(bw, "No tokens found: no inventory, facts document or template link in the input.\n\n")
+		fmt.Fprintf(bw, "No tokens were judged.\n\n")
 	}
 	if clean > 0 {
 		fmt.Fprintf(bw, "%d token(s) without findings\n\n", clean)

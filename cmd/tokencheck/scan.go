@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokencheck/tokencheck/engine/collect"
+	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
+	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/report"
+)
+
+// apiOptions are the flags of the commands that talk to GitHub (scan, audit).
+type apiOptions struct {
+	Hostname string
+	APIURL   string
+	Timeout  time.Duration
+	Retries  int
+	Verbose  bool
+	FactsOut string
+}
+
+func (o *apiOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.Hostname, "hostname", "", "GitHub `HOST`: github.com (default, or $GH_HOST), a GHE.com subdomain or an Enterprise Server host")
+	f.StringVar(&o.APIURL, "api-url", "", "API base `URL`, overriding --hostname (https only; http only to loopback)")
+	f.DurationVar(&o.Timeout, "timeout", time.Minute, "bound on the whole collection, e.g. 30s or 5m")
+	f.IntVar(&o.Retries, "retries", 3, "attempts per request on 5xx answers and network faults")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every API request (method, URL, status, time; never a credential) to stderr")
+	f.StringVar(&o.FactsOut, "facts-out", "", "also write the collected facts to `FILE`, for later `tokencheck check FILE` runs")
+}
+
+// api resolves the host flags (and $GH_HOST) into a client factory.
+func (o *apiOptions) api(io streams, allowInstallationPOST bool) (*ghapi.API, error) {
+	host := o.Hostname
+	if host == "" {
+		host = io.Getenv("GH_HOST")
+	}
+	opts := ghapi.Options{Hostname: host, APIURL: o.APIURL, Retry: ghapi.Retry{Attempts: o.Retries},
+		AllowInstallationTokenPOST: allowInstallationPOST, UserAgent: "tokencheck/" + version}
+	if o.Verbose {
+		opts.Verbose = io.Err
+	}
+	api, err := ghapi.New(opts)
+	if err != nil && o.APIURL == "" && o.Hostname == "" && host != "" {
+		return nil, fmt.Errorf("GH_HOST: %w", err)
+	}
+	return api, err
+}
+
+type scanOptions struct {
+	judge      judgeOptions
+	api        apiOptions
+	TokenStdin bool
+	TokenFile  string
+	Headers    []string
+	Type       string
+	LastFour   string
+}
+
+func newScanCmd(io streams) *cobra.Command {
+	opts := &scanOptions{}
+	cmd := &cobra.Command{
+		Use:   "scan",
+		Short: "Judge a live token (read-only API calls) or a saved response header dump",
+		Long: `Judge what GitHub reveals about a token: its type (from the prefix), scopes (X-OAuth-Scopes),
+expiry (GitHub-Authentication-Token-Expiration), owner (GET /user) and SSO state (X-GitHub-SSO).
+
+The token is read from GH_TOKEN, then GITHUB_TOKEN, or from --token-stdin or --token-file (one token per
+line). No flag takes a token value: process lists and shell history would keep it. The token is shown
+only as a fingerprint and its last four characters, and is sent only to the API host, over HTTPS, in
+GET requests. A malformed token is reported without being sent anywhere.
+
+With --headers FILE, judge a saved response instead, with no token and no network:
+  curl -sS -D - -o /dev/null -H "Authorization: Bearer $T" https://api.github.com/user > headers.txt
+
+Exit 0 passes, 1 fails the gate, 2 bad input or a rejected token, 3 incomplete facts.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return scanRun(cmd, opts, io)
+		},
+	}
+	opts.judge.addFlags(cmd)
+	opts.api.addFlags(cmd)
+	f := cmd.Flags()
+	f.BoolVar(&opts.TokenStdin, "token-stdin", false, "read tokens from stdin, one per line")
+	f.StringVar(&opts.TokenFile, "token-file", "", "read tokens from `FILE`, one per line (blank lines and # comments skipped)")
+	f.StringArrayVar(&opts.Headers, "headers", nil, "judge a saved response header dump `FILE` (curl -D -, -i, -I or -v output); repeatable; no token, no network")
+	f.StringVar(&opts.Type, "type", "", "with --headers: the token's `TYPE` (classic, fine_grained, oauth, app_user, app_installation) or prefix (ghp_, github_pat_, ...), for every dump")
+	f.StringVar(&opts.LastFour, "last-four", "", "with --headers: the token's last four `CHARS`, to name it in the report, for every dump")
+	return cmd
+}
+
+func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
+	ctx := cmd.Context()
+	j, err := newJudge(ctx, opts.judge, io)
+	if err != nil {
+		return err
+	}
+	if len(opts.Headers) == 0 && (opts.Type != "" || opts.LastFour != "") {
+		j.fail("--type and --last-four describe a --headers dump; ignored without --headers")
+	}
+	if opts.LastFour != "" && len(opts.LastFour) != 4 {
+		j.fail("--last-four %q: want exactly four characters; ignored", opts.LastFour)
+		opts.LastFour = ""
+	}
+	var (
+		tokens     []facts.Token
+		inputErrs  []error
+		incomplete []report.Incomplete
+	)
+	keep := func(label string, tok facts.Token, err error) {
+		var ie *collect.IncompleteError
+		var inErr *collect.InputError
+		switch {
+		case err == nil:
+			tokens = append(tokens, tok)
+		case errors.As(err, &ie):
+			tokens = append(tokens, tok)
+			incomplete = append(incomplete, report.Incomplete{Source: ie.Source, Reason: ie.Reason})
+		case errors.As(err, &inErr):
+			inputErrs = append(inputErrs, err)
+		default:
+			inputErrs = append(inputErrs, fmt.Errorf("%s %s (…%s): %w", label, tok.ID, tok.LastFour, err))
+		}
+	}
+	for _, file := range opts.Headers {
+		tok, err := collect.Headers(collect.HeaderDump{File: file, Type: opts.Type, LastFour: opts.LastFour})
+		keep(file, tok, err)
+	}
+	live, errs := liveTokens(opts, io)
+	inputErrs = append(inputErrs, errs...)
+	if len(live) == 0 && len(opts.Headers) == 0 && len(errs) == 0 {
+		inputErrs = append(inputErrs, errors.New("no token to scan: set GH_TOKEN or GITHUB_TOKEN, pass --token-stdin or --token-file, or judge a saved response with --headers FILE"))
+	}
+	if len(live) > 0 {
+		api, err := opts.api.api(io, false)
+		if err != nil {
+			inputErrs = append(inputErrs, err)
+		} else {
+			cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
+			for i, r := range scanLive(cctx, api, live) {
+				keep(tokenLabel(live[i]), r.tok, r.err)
+			}
+			cancel()
+		}
+	}
+	if opts.api.FactsOut != "" {
+		if err := writeFacts(opts.api.FactsOut, tokens); err != nil {
+			inputErrs = append(inputErrs, err)
+		}
+	}
+	// An interrupted collection is still reported: judge what was collected.
+	return j.finish(context.WithoutCancel(ctx), tokens, inputErrs, incomplete)
+}
+
+// liveTokens gathers the token values to scan. With --headers and no explicit token flag, the
+// environment's tokens are left alone: the reviewer asked to judge a dump, not to send a token.
+func liveTokens(opts *scanOptions, io streams) ([]collect.LiveToken, []error) {
+	var out []collect.LiveToken
+	var errs []error
+	if opts.TokenFile != "" {
+		f, err := os.Open(opts.TokenFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--token-file: %w", err))
+		} else {
+			ts, err := readTokenLines(f, opts.TokenFile, opts.TokenFile)
+			f.Close()
+			out = append(out, ts...)
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if opts.TokenStdin {
+		ts, err := readTokenLines(io.In, "stdin", "")
+		out = append(out, ts...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if opts.TokenFile != "" || opts.TokenStdin || len(opts.Headers) > 0 {
+		return dedupe(out), errs
+	}
+	for _, name := range []string{"GH_TOKEN", "GITHUB_TOKEN"} {
+		if v := strings.TrimSpace(io.Getenv(name)); v != "" {
+			return []collect.LiveToken{{Secret: facts.NewSecret(v), Source: facts.Source{Kind: facts.SourceLive}, Label: name}}, nil
+		}
+	}
+	return nil, errs
+}
+
+// readTokenLines reads one token per line, skipping blank lines and # comments.
+func readTokenLines(r io.Reader, label, file string) ([]collect.LiveToken, error) {
+	var out []collect.LiveToken
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, collect.LiveToken{Secret: facts.NewSecret(line), Source: facts.Source{Kind: facts.SourceLive, File: file, Line: n}, Label: label})
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("%s: %w", label, err)
+	}
+	return out, nil
+}
+
+// dedupe keeps the first of tokens with the same value: it is judged once.
+func dedupe(ts []collect.LiveToken) []collect.LiveToken {
+	seen := map[string]bool{}
+	out := ts[:0]
+	for _, t := range ts {
+		if fp := t.Secret.Fingerprint(); !seen[fp] {
+			seen[fp] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// tokenLabel names where a token was read, for messages: "GH_TOKEN", "tokens.txt:3".
+func tokenLabel(lt collect.LiveToken) string {
+	if lt.Source.Line > 0 {
+		return fmt.Sprintf("%s:%d", lt.Label, lt.Source.Line)
+	}
+	return lt.Label
+}
+
+type liveResult struct {
+	tok facts.Token
+	err error
+}
+
+// scanLive scans tokens with a few requests in flight, keeping their order.
+func scanLive(ctx context.Context, api *ghapi.API, live []collect.LiveToken) []liveResult {
+	results := make([]liveResult, len(live))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, lt := range live {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			tok, err := collect.Live(ctx, api, lt)
+			results[i] = liveResult{tok, err}
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// writeFacts saves collected facts as a facts document that check reads back.
+func writeFacts(file string, tokens []facts.Token) error {
+	doc := facts.Document{Schema: facts.Schema, Tokens: tokens}
+	if doc.Tokens == nil {
+		doc.Tokens = []facts.Token{}
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("--facts-out: %w", err)
+	}
+	if err := os.WriteFile(file, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--facts-out: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+package ghapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+)
+
+// installationTokenPath is the one path a POST may go to: minting the tool's own installation token.
+var installationTokenPath = regexp.MustCompile(`/app/installations/[0-9]+/access_tokens$`)
+
+// ErrRefused marks a request the guard would not send.
+var ErrRefused = fmt.Errorf("request refused")
+
+// guard enforces the read-only, one-host invariants before any credential is attached: a request
+// it refuses never leaves the process and never carries the token.
+type guard struct {
+	next                       http.RoundTripper
+	base                       *url.URL
+	allowInstallationTokenPOST bool
+	auth                       func(*http.Request)
+}
+
+func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !sameHost(req.URL, g.base) {
+		return nil, fmt.Errorf("%w: %s %s: only %s://%s is configured", ErrRefused, req.Method, req.URL.Host, g.base.Scheme, g.base.Host)
+	}
+	if err := checkScheme(req.URL); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	switch {
+	case req.Method == http.MethodGet || req.Method == http.MethodHead:
+	case req.Method == http.MethodPost && g.allowInstallationTokenPOST && installationTokenPath.MatchString(req.URL.Path):
+	default:
+		return nil, fmt.Errorf("%w: %s %s: tokencheck is read-only and sends only GET and HEAD", ErrRefused, req.Method, req.URL.Path)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Del("Authorization")
+	if g.auth != nil {
+		g.auth(req)
+	}
+	return g.next.RoundTrip(req)
+}
