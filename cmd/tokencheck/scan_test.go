@@ -238,3 +238,28 @@ func TestScanFactsRoundTripThroughCheck(t *testing.T) {
 		t.Errorf("scan found %q (exit %d), check of its facts %q (exit %d)", a, scan.code, b, check.code)
 	}
 }
+
+// BenchmarkScan is one whole scan (engine compile, one GET against the local fake, evaluation,
+// report) as a user runs it; BenchmarkScanHeaders is the same without the network, the baseline.
+func BenchmarkScan(b *testing.B) {
+	fake := ghfake.New(b)
+	fake.Answer(tokBroad, "/user", ghfake.Fixture(b, "user-classic-broad.http"))
+	env := map[string]string{"GH_TOKEN": tokBroad}
+	for b.Loop() {
+		var out bytes.Buffer
+		io := streams{In: strings.NewReader(""), Out: &out, Err: &out, Getenv: func(k string) string { return env[k] }}
+		if code := run(context.Background(), []string{"scan", "--now", fixedNow, "--api-url", fake.APIURL()}, io); code != exitViolations {
+			b.Fatalf("exit %d: %s", code, out.String())
+		}
+	}
+}
+
+func BenchmarkScanHeaders(b *testing.B) {
+	for b.Loop() {
+		var out bytes.Buffer
+		io := streams{In: strings.NewReader(""), Out: &out, Err: &out, Getenv: func(string) string { return "" }}
+		if code := run(context.Background(), []string{"scan", "--now", fixedNow, "--headers", "fixtures/github/user-classic-broad.http", "--type", "classic"}, io); code != exitViolations {
+			b.Fatalf("exit %d: %s", code, out.String())
+		}
+	}
+}
