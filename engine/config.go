@@ -222,3 +222,22 @@ func kindName(def any) string {
 	}
 	return "a string"
 }
+
+// UnusedWaivers are the configured waivers that match none of the findings: dead configuration to
+// clean up. A waiver that matched counts as used whether it waived or had expired.
+func (c Config) UnusedWaivers(fs []Finding) []Waiver {
+	var unused []Waiver
+	for _, w := range c.Waivers {
+		used := false
+		for _, f := range fs {
+			if f.Rule != waiverExpired.ID && w.Matches(f.Rule, f.Token) {
+				used = true
+				break
+			}
+		}
+		if !used {
+			unused = append(unused, w)
+		}
+	}
+	return unused
+}

@@ -197,6 +197,9 @@ func toJSONValue(v any) (any, error) {
 // Rules lists the loaded rules, built-in and user, by id.
 func (e *Engine) Rules() []Rule { return e.rules }
 
+// Config is the configuration the engine judges with (settings and waivers).
+func (e *Engine) Config() Config { return e.config }
+
 // Rule looks a rule up by id.
 func (e *Engine) Rule(id string) (Rule, bool) {
 	r, ok := e.byID[id]

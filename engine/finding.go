@@ -48,6 +48,9 @@ type Finding struct {
 	Location     *Location `json:"location,omitempty"`
 	Waived       bool      `json:"waived"`
 	WaiverReason string    `json:"waiver_reason,omitempty"`
+	// Existing is true when the finding was already in the --baseline report: it is shown, but
+	// only new findings fail the gate.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // Location points at the file and line a token was declared on.
@@ -58,5 +61,5 @@ type Location struct {
 
 // Fails reports whether the finding fails a gate set at failOn.
 func (f Finding) Fails(failOn string) bool {
-	return !f.Waived && f.Level == LevelDeny && SeverityRank(f.Severity) >= SeverityRank(failOn)
+	return !f.Waived && !f.Existing && f.Level == LevelDeny && SeverityRank(f.Severity) >= SeverityRank(failOn)
 }

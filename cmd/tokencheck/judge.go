@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -24,11 +26,15 @@ type judgeOptions struct {
 	FailOn     string
 	Disable    []string
 	Now        string
+	Also       []string
+	Summary    bool
+	Baseline   string
+	WriteBase  string
 }
 
 func (o *judgeOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Format, "format", "text", "report format: text, json")
+	f.StringVar(&o.Format, "format", "text", "report format: "+strings.Join(report.Formats, ", "))
 	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of stdout")
 	f.StringVar(&o.ConfigFile, "config", "", "settings and waivers `FILE` (default: ./.tokencheck.yaml if present)")
 	f.StringArrayVar(&o.PolicyDirs, "policy", nil, "`DIR` of extra Rego rules (repeatable)")
@@ -36,18 +42,27 @@ func (o *judgeOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.FailOn, "fail-on", "high", "lowest severity that fails the run: critical, high, medium, low, info")
 	f.StringArrayVar(&o.Disable, "disable", nil, "turn off rule `ID` (repeatable)")
 	f.StringVar(&o.Now, "now", "", "judge as of this RFC 3339 `TIME` instead of the clock (reproducible runs)")
+	f.StringArrayVar(&o.Also, "also", nil, "also write the report as `FORMAT[=FILE]` (stdout without =FILE); repeatable, e.g. --also text --also junit=junit.xml")
+	f.BoolVar(&o.Summary, "summary", false, "also append a Markdown summary to $GITHUB_STEP_SUMMARY when it is set")
+	f.StringVar(&o.Baseline, "baseline", "", "JSON report `FILE` of an earlier run: only findings not in it fail the gate")
+	f.StringVar(&o.WriteBase, "write-baseline", "", "write this run's findings to `FILE` as a baseline (a JSON report)")
 }
+
+// output is one report to write: a format and a file ("" for stdout).
+type output struct{ format, file string }
 
 // judge is a judging run in progress: the engine and settings it stands on, and every error met on
 // the way. Errors do not stop it: what can still be judged is judged, and the run exits 2.
 type judge struct {
-	opts    judgeOptions
-	io      streams
-	catalog *facts.Catalog
-	engine  *engine.Engine
-	now     time.Time
-	failOn  string
-	errors  []string
+	opts     judgeOptions
+	io       streams
+	catalog  *facts.Catalog
+	engine   *engine.Engine
+	now      time.Time
+	failOn   string
+	errors   []string
+	outputs  []output
+	baseline engine.Baseline
 }
 
 // newJudge resolves the shared flags and compiles the policies. A bad flag value or a user policy
@@ -75,6 +90,23 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 	if _, err := report.New(opts.Format, false); err != nil {
 		j.fail("--format: %v; writing text", err)
 		j.opts.Format = "text"
+	}
+	j.outputs = []output{{j.opts.Format, opts.Output}}
+	for _, a := range opts.Also {
+		format, file, _ := strings.Cut(a, "=")
+		if _, err := report.New(format, false); err != nil {
+			j.fail("--also %s: %v", a, err)
+			continue
+		}
+		j.outputs = append(j.outputs, output{format, file})
+	}
+	if opts.Baseline != "" {
+		b, err := engine.LoadBaseline(opts.Baseline)
+		if err != nil {
+			j.fail("%v; every finding counts as new", err)
+		} else {
+			j.baseline = b
+		}
 	}
 	cfg := j.loadConfig()
 	eopts := engine.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
@@ -128,9 +160,22 @@ func (j *judge) finish(ctx context.Context, tokens []facts.Token, inputErrs []er
 	r := &report.Report{
 		Tool: "tokencheck", Version: version, Now: j.now.Format(time.RFC3339), FailOn: j.failOn,
 		Findings: findings, Errors: j.errors, Incomplete: incomplete, Rules: j.engine.Rules(),
+		SourceRoot: repoRoot(),
+	}
+	if j.baseline != nil {
+		j.baseline.Apply(r.Findings)
+		r.Baseline = j.opts.Baseline
+	}
+	cfg := j.engine.Config()
+	for _, w := range cfg.UnusedWaivers(findings) {
+		uw := report.UnusedWaiver{Rule: w.Rule, Token: w.Token, Owner: w.Owner, Expires: w.Expires.Format("2006-01-02")}
+		if cfg.File != "" {
+			uw.Location = &engine.Location{File: filepath.ToSlash(cfg.File), Line: w.Line}
+		}
+		r.UnusedWaivers = append(r.UnusedWaivers, uw)
 	}
 	for _, t := range tokens {
-		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
+		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, Source: t.Source.Kind, LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
 		if t.Source.File != "" {
 			rt.Location = &engine.Location{File: t.Source.File, Line: t.Source.Line}
 		}
@@ -144,29 +189,92 @@ func (j *judge) finish(ctx context.Context, tokens []facts.Token, inputErrs []er
 }
 
 func (j *judge) write(r *report.Report) error {
+	toStdout := false
+	for _, o := range j.outputs {
+		if err := j.writeOne(o, r); err != nil {
+			return err
+		}
+		toStdout = toStdout || o.file == ""
+	}
+	if j.opts.WriteBase != "" {
+		if err := j.writeOne(output{"json", j.opts.WriteBase}, r); err != nil {
+			return fmt.Errorf("--write-baseline: %w", err)
+		}
+	}
+	if j.opts.Summary {
+		if file := j.io.Getenv("GITHUB_STEP_SUMMARY"); file != "" {
+			if err := appendTo(file, report.Markdown{}, r); err != nil {
+				return fmt.Errorf("--summary: %w", err)
+			}
+		}
+	}
+	if !toStdout || !textLike(j.outputs) {
+		// Nobody reads errors in a file or in machine output on stdout: say them on stderr too.
+		for _, e := range r.Errors {
+			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", e)
+		}
+	}
+	return nil
+}
+
+// textLike reports whether a text report goes to stdout, where a person sees the errors.
+func textLike(outs []output) bool {
+	for _, o := range outs {
+		if o.file == "" && o.format == "text" {
+			return true
+		}
+	}
+	return false
+}
+
+func (j *judge) writeOne(o output, r *report.Report) error {
 	out := j.io.Out
 	colour := j.io.OutTTY && j.io.Getenv("NO_COLOR") == ""
-	if j.opts.Output != "" {
-		f, err := os.Create(j.opts.Output)
+	if o.file != "" {
+		f, err := os.Create(o.file)
 		if err != nil {
 			return fmt.Errorf("--output: %w", err)
 		}
 		defer f.Close()
 		out, colour = f, false
 	}
-	w, err := report.New(j.opts.Format, colour)
+	w, err := report.New(o.format, colour)
 	if err != nil {
 		return err
 	}
-	if err := w.Write(out, r); err != nil {
+	return w.Write(out, r)
+}
+
+// appendTo appends one rendering of the report to a file, as $GITHUB_STEP_SUMMARY wants.
+func appendTo(file string, w report.Writer, r *report.Report) error {
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
 		return err
 	}
-	if j.opts.Output != "" {
-		for _, e := range r.Errors {
-			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", e)
-		}
+	if err := w.Write(f, r); err != nil {
+		f.Close()
+		return err
 	}
-	return nil
+	return f.Close()
+}
+
+// repoRoot is the enclosing Git work tree's root, which code scanning wants paths relative to; ""
+// outside one.
+func repoRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
 }
 
 // exitFor picks the first of 2, 3, 1, 0 that holds.

@@ -21,8 +21,24 @@ type Report struct {
 	Findings   []engine.Finding `json:"findings"`
 	Errors     []string         `json:"errors"`
 	Incomplete []Incomplete     `json:"incomplete"`
-	Summary    Summary          `json:"summary"`
-	Rules      []engine.Rule    `json:"-"`
+	// UnusedWaivers are configured waivers that matched no finding: dead configuration to remove.
+	UnusedWaivers []UnusedWaiver `json:"unused_waivers,omitempty"`
+	Summary       Summary        `json:"summary"`
+	Rules         []engine.Rule  `json:"-"`
+	// SourceRoot, when set, is the directory file locations are made relative to (the repository
+	// root, for code scanning).
+	SourceRoot string `json:"-"`
+	// Baseline names the --baseline report findings were compared with ("" when none was).
+	Baseline string `json:"baseline,omitempty"`
+}
+
+// UnusedWaiver is a waiver that matched nothing in this run.
+type UnusedWaiver struct {
+	Rule     string           `json:"rule"`
+	Token    string           `json:"token"`
+	Owner    string           `json:"owner"`
+	Expires  string           `json:"expires"`
+	Location *engine.Location `json:"location,omitempty"`
 }
 
 // Token is what a report shows of a judged token besides its findings.
@@ -30,6 +46,7 @@ type Token struct {
 	ID       string           `json:"id"`
 	Name     string           `json:"name,omitempty"`
 	Type     string           `json:"type"`
+	Source   string           `json:"source,omitempty"`
 	LastFour string           `json:"last_four,omitempty"`
 	Location *engine.Location `json:"location,omitempty"`
 	Unknown  []string         `json:"unknown,omitempty"`
@@ -48,17 +65,23 @@ type Summary struct {
 	BySeverity map[string]int `json:"by_severity"`
 	Failing    int            `json:"failing"`
 	Waived     int            `json:"waived"`
+	Existing   int            `json:"existing"`
 	Errors     int            `json:"errors"`
 	Incomplete int            `json:"incomplete"`
+	// UnusedWaivers counts waivers that matched nothing.
+	UnusedWaivers int `json:"unused_waivers"`
 }
 
 // Summarize fills in the summary from the findings, errors and incomplete sources.
 func (r *Report) Summarize() {
-	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[string]int{}, Errors: len(r.Errors), Incomplete: len(r.Incomplete)}
+	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[string]int{}, Errors: len(r.Errors), Incomplete: len(r.Incomplete), UnusedWaivers: len(r.UnusedWaivers)}
 	for _, f := range r.Findings {
 		s.BySeverity[f.Severity]++
 		if f.Waived {
 			s.Waived++
+		}
+		if f.Existing {
+			s.Existing++
 		}
 		if f.Fails(r.FailOn) {
 			s.Failing++
@@ -67,13 +90,27 @@ func (r *Report) Summarize() {
 	r.Summary = s
 }
 
+// Verdict is the run's outcome in one word, in the order the exit code picks: ERROR, INCOMPLETE,
+// FAIL, PASS.
+func (r *Report) Verdict() string {
+	switch s := r.Summary; {
+	case s.Errors > 0:
+		return "ERROR"
+	case s.Incomplete > 0:
+		return "INCOMPLETE"
+	case s.Failing > 0:
+		return "FAIL"
+	}
+	return "PASS"
+}
+
 // Writer renders a report in one format.
 type Writer interface {
 	Write(w io.Writer, r *Report) error
 }
 
 // Formats lists the format names New accepts.
-var Formats = []string{"text", "json"}
+var Formats = []string{"text", "json", "sarif", "junit", "github", "markdown"}
 
 // New returns the writer for a format name; colour applies to text on a terminal only.
 func New(format string, colour bool) (Writer, error) {
@@ -82,6 +119,14 @@ func New(format string, colour bool) (Writer, error) {
 		return Text{Colour: colour}, nil
 	case "json":
 		return JSON{}, nil
+	case "sarif":
+		return SARIF{}, nil
+	case "junit":
+		return JUnit{}, nil
+	case "github":
+		return GitHub{}, nil
+	case "markdown":
+		return Markdown{}, nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(Formats, ", "))
 }

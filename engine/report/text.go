@@ -58,6 +58,9 @@ func (t Text) Write(w io.Writer, r *Report) error {
 			if f.Waived {
 				line += fmt.Sprintf(" (waived: %s)", f.WaiverReason)
 			}
+			if f.Existing {
+				line += " (existing: in the baseline)"
+			}
 			fmt.Fprintln(bw, line)
 			if f.FixURL != "" {
 				fmt.Fprintf(bw, "  %-8s %-26s fix: %s\n", "", "", f.FixURL)
@@ -88,22 +91,29 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(bw)
 	}
-	s := r.Summary
-	verdict := "PASS"
-	switch {
-	case s.Errors > 0:
-		verdict = "ERROR"
-	case s.Incomplete > 0:
-		verdict = "INCOMPLETE"
-	case s.Failing > 0:
-		verdict = "FAIL"
+	if len(r.UnusedWaivers) > 0 {
+		fmt.Fprintln(bw, "Unused waivers (matched no finding; remove them):")
+		for _, w := range r.UnusedWaivers {
+			at := ""
+			if w.Location != nil {
+				at = location(w.Location) + ": "
+			}
+			fmt.Fprintf(bw, "  %s%s on %s (owner %s, expires %s)\n", at, w.Rule, w.Token, w.Owner, w.Expires)
+		}
+		fmt.Fprintln(bw)
 	}
+	s := r.Summary
+	verdict := r.Verdict()
 	counts := ""
 	if s.Findings > 0 {
 		counts = " (" + severityCounts(s.BySeverity) + ")"
 	}
-	fmt.Fprintf(bw, "%d token(s), %d finding(s)%s, %d at or above %s, %d waived, %d error(s), %d incomplete: %s\n",
-		s.Tokens, s.Findings, counts, s.Failing, r.FailOn, s.Waived, s.Errors, s.Incomplete, verdict)
+	existing := ""
+	if s.Existing > 0 {
+		existing = fmt.Sprintf(", %d existing", s.Existing)
+	}
+	fmt.Fprintf(bw, "%d token(s), %d finding(s)%s, %d at or above %s, %d waived%s, %d error(s), %d incomplete: %s\n",
+		s.Tokens, s.Findings, counts, s.Failing, r.FailOn, s.Waived, existing, s.Errors, s.Incomplete, verdict)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write text report: %w", err)
 	}

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// ciArgs judge the bundled fixtures with a live, an expired and an unused waiver and a baseline
+// holding the findings of tokens.yaml.
+var ciArgs = []string{"check", "--now", fixedNow, "--config", "fixtures/ci/tokencheck.yaml", "--baseline", "fixtures/ci/baseline.json", "fixtures/inventory"}
+
+func TestCIGateGoldenOutputs(t *testing.T) {
+	for _, format := range []string{"text", "json", "sarif", "junit", "github", "markdown"} {
+		t.Run(format, func(t *testing.T) {
+			r := tokencheck(t, nil, append(ciArgs, "--format", format)...)
+			if r.code != exitViolations {
+				t.Errorf("exit %d, want 1 (new violations beside the baseline); stderr: %s", r.code, r.stderr)
+			}
+			golden(t, "ci."+format, r.stdout)
+		})
+	}
+}
+
+// sarifSchema compiles the SARIF 2.1.0 schema that ships beside the project (../shared/schemas).
+func sarifSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join("..", "shared", "schemas", "sarif-schema-2.1.0.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the SARIF schema is expected beside the checkout: %v", err)
+	}
+	sch, err := jsonschema.NewCompiler().Compile(path)
+	if err != nil {
+		t.Fatalf("compile %s: %v", path, err)
+	}
+	return sch
+}
+
+func validateSARIF(t *testing.T, sch *jsonschema.Schema, doc string) map[string]any {
+	t.Helper()
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(doc))
+	if err != nil {
+		t.Fatalf("SARIF is not JSON: %v", err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Fatalf("SARIF does not validate against the 2.1.0 schema: %v", err)
+	}
+	var m map[string]any
+	json.Unmarshal([]byte(doc), &m)
+	return m
+}
+
+func TestSARIFValidatesAgainstTheSchema(t *testing.T) {
+	sch := sarifSchema(t)
+	// File findings (physical locations), waived (suppressions) and baseline states.
+	r := tokencheck(t, nil, append(ciArgs, "--format", "sarif")...)
+	doc := validateSARIF(t, sch, r.stdout)
+	run := doc["runs"].([]any)[0].(map[string]any)
+	rules := run["tool"].(map[string]any)["driver"].(map[string]any)["rules"].([]any)
+	if len(rules) < 16 {
+		t.Errorf("%d rules described, want every rule", len(rules))
+	}
+	for _, raw := range rules {
+		rule := raw.(map[string]any)
+		props := rule["properties"].(map[string]any)
+		if props["security-severity"] == "" || rule["help"] == nil || rule["shortDescription"] == nil || rule["fullDescription"] == nil {
+			t.Errorf("rule %v lacks security-severity, help or descriptions", rule["id"])
+		}
+	}
+	suppressed, unchanged, physical := 0, 0, 0
+	for _, raw := range run["results"].([]any) {
+		res := raw.(map[string]any)
+		if res["suppressions"] != nil {
+			suppressed++
+		}
+		if res["baselineState"] == "unchanged" {
+			unchanged++
+		}
+		loc := res["locations"].([]any)[0].(map[string]any)
+		if pl, ok := loc["physicalLocation"].(map[string]any); ok {
+			physical++
+			uri := pl["artifactLocation"].(map[string]any)["uri"].(string)
+			if strings.HasPrefix(uri, "/") || strings.Contains(uri, `\`) {
+				t.Errorf("uri %q is not relative to the repository root", uri)
+			}
+		}
+	}
+	if suppressed != 1 || unchanged != 7 || physical != 19 {
+		t.Errorf("suppressed %d, unchanged %d, physical %d; want 1, 7, 19", suppressed, unchanged, physical)
+	}
+
+	// Findings with no file (a scanned token) carry a logical location; errors become notifications.
+	r = tokencheck(t, nil, "scan", "--now", fixedNow, "--format", "sarif", "--headers", "fixtures/github/sso-required.http", "--type", "classic", "--headers", "fixtures/bad/missing.txt")
+	doc = validateSARIF(t, sch, r.stdout)
+	inv := doc["runs"].([]any)[0].(map[string]any)["invocations"].([]any)[0].(map[string]any)
+	if inv["executionSuccessful"] != false || len(inv["toolExecutionNotifications"].([]any)) != 2 {
+		t.Errorf("invocation = %v, want unsuccessful with an error and an incomplete notification", inv)
+	}
+}
+
+func TestSARIFFingerprintsAreStableAcrossRuns(t *testing.T) {
+	fingerprints := func(now string) map[string]bool {
+		args := append([]string{}, ciArgs...)
+		args[2] = now
+		r := tokencheck(t, nil, append(args, "--format", "sarif")...)
+		var doc struct {
+			Runs []struct {
+				Results []struct {
+					PartialFingerprints map[string]string `json:"partialFingerprints"`
+				} `json:"results"`
+			} `json:"runs"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, res := range doc.Runs[0].Results {
+			out[res.PartialFingerprints["tokencheckFinding/v1"]] = true
+		}
+		return out
+	}
+	// A day later the messages change ("in 8 days"), the fingerprints must not.
+	a, b := fingerprints("2026-11-22T00:00:00Z"), fingerprints("2026-11-23T00:00:00Z")
+	if len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("fingerprints %d vs %d", len(a), len(b))
+	}
+	for fp := range a {
+		if fp == "" || !b[fp] {
+			t.Errorf("fingerprint %q not stable across runs", fp)
+		}
+	}
+}
+
+func TestJUnitIsReadableXML(t *testing.T) {
+	r := tokencheck(t, nil, append(ciArgs, "--format", "junit")...)
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Skipped  int `xml:"skipped,attr"`
+		Suites   []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("not XML: %v", err)
+	}
+	if len(doc.Suites) != 3 {
+		t.Errorf("%d suites, want one per input file (3)", len(doc.Suites))
+	}
+	// 9 tokens × 16 rules; failures are the distinct (token, rule) pairs that fail the gate.
+	if doc.Tests != 9*16 || doc.Failures != 5 || doc.Skipped != 7 {
+		t.Errorf("tests %d failures %d skipped %d", doc.Tests, doc.Failures, doc.Skipped)
+	}
+}
+
+func TestGitHubAnnotations(t *testing.T) {
+	r := tokencheck(t, nil, append(ciArgs, "--format", "github", "--fail-on", "critical")...)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	want := []string{
+		"::error file=fixtures/inventory/ci-tokens.json,line=16,title=dangerous-scope::[critical] org-admin-script: scope admin%3Aorg",
+		"::warning file=fixtures/inventory/docs/integrations.md,line=11,title=no-expiration::[high]",
+		"::notice file=fixtures/inventory/ci-tokens.json,line=16,title=classic-token::[high] org-admin-script: classic token",
+		"::warning file=fixtures/ci/tokencheck.yaml,line=14,title=unused waiver::waiver of stale-token",
+	}
+	for _, w := range want {
+		found := false
+		for _, l := range lines {
+			// The message half is escaped for data, not for properties: ":" stays ":" there.
+			if strings.HasPrefix(l, strings.Replace(w, "admin%3Aorg", "admin:org", 1)) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no line starting %q in\n%s", w, r.stdout)
+		}
+	}
+	for _, l := range lines[:len(lines)-1] {
+		if !strings.HasPrefix(l, "::") || strings.Contains(l, "\n") {
+			t.Errorf("not a single workflow command: %q", l)
+		}
+	}
+}
+
+func TestSeveralOutputsInOneRun(t *testing.T) {
+	dir := t.TempDir()
+	sarifFile, junitFile, summary := filepath.Join(dir, "results.sarif"), filepath.Join(dir, "junit.xml"), filepath.Join(dir, "summary.md")
+	os.WriteFile(summary, []byte("# earlier step\n"), 0o644)
+	env := map[string]string{"GITHUB_STEP_SUMMARY": summary}
+	r := tokencheck(t, env, append(ciArgs, "--format", "sarif", "--output", sarifFile, "--also", "text", "--also", "junit="+junitFile, "--summary")...)
+	if r.code != exitViolations {
+		t.Errorf("exit %d", r.code)
+	}
+	want, _ := os.ReadFile("fixtures/expected/ci.text")
+	if r.stdout != string(want) {
+		t.Errorf("stdout is not the text report:\n%s", r.stdout)
+	}
+	for file, golden := range map[string]string{sarifFile: "ci.sarif", junitFile: "ci.junit"} {
+		got, _ := os.ReadFile(file)
+		want, _ := os.ReadFile(filepath.Join("fixtures", "expected", golden))
+		if string(got) != string(want) {
+			t.Errorf("%s differs from %s", file, golden)
+		}
+	}
+	md, _ := os.ReadFile(summary)
+	wantMD, _ := os.ReadFile("fixtures/expected/ci.markdown")
+	if string(md) != "# earlier step\n"+string(wantMD) {
+		t.Errorf("step summary was not appended to:\n%s", md)
+	}
+	r = tokencheck(t, nil, "check", "--also", "yaml", "fixtures/inventory/tokens.yaml")
+	if r.code != exitError || !strings.Contains(r.stdout, "--also yaml: unknown format") {
+		t.Errorf("bad --also: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+func TestBaseline(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "baseline.json")
+	r := tokencheck(t, nil, "check", "--now", fixedNow, "--write-baseline", base, "fixtures/inventory")
+	if r.code != exitViolations {
+		t.Fatalf("first run: exit %d", r.code)
+	}
+	// Nothing new since the baseline: the gate passes and every finding is reported as existing.
+	r = tokencheck(t, nil, "check", "--now", fixedNow, "--baseline", base, "--format", "json", "fixtures/inventory")
+	var rep struct {
+		Summary struct{ Findings, Existing, Failing int }
+	}
+	json.Unmarshal([]byte(r.stdout), &rep)
+	if r.code != exitOK || rep.Summary.Existing != rep.Summary.Findings || rep.Summary.Failing != 0 || rep.Summary.Findings == 0 {
+		t.Errorf("second run: exit %d, summary %+v", r.code, rep.Summary)
+	}
+	// A finding whose message changes but whose rule and token do not is still the same finding.
+	r = tokencheck(t, nil, "check", "--now", "2026-11-25T00:00:00Z", "--baseline", base, "fixtures/inventory")
+	if r.code != exitOK {
+		t.Errorf("a later run with reworded messages: exit %d\n%s", r.code, r.stdout)
+	}
+	// An unreadable baseline is an error and every finding counts as new (fail closed).
+	r = tokencheck(t, nil, "check", "--now", fixedNow, "--baseline", "fixtures/inventory/tokens.yaml", "fixtures/inventory")
+	if r.code != exitError || !strings.Contains(r.stdout, "not a tokencheck JSON report") || !strings.Contains(r.stdout, "12 at or above high") {
+		t.Errorf("bad baseline: exit %d\n%s", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,82 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tokencheck/tokencheck/engine"
+)
+
+// GitHub writes workflow commands, so findings annotate the pull request diff without code
+// scanning: ::error for findings that fail the gate, ::warning for those below it, ::notice for
+// waived and existing ones. Errors and incomplete sources are ::error lines of their own.
+type GitHub struct{}
+
+// Write implements Writer.
+func (GitHub) Write(w io.Writer, r *Report) error {
+	bw := bufio.NewWriter(w)
+	for _, f := range r.Findings {
+		cmd := "warning"
+		switch {
+		case f.Fails(r.FailOn):
+			cmd = "error"
+		case f.Waived, f.Existing:
+			cmd = "notice"
+		}
+		msg := fmt.Sprintf("[%s] %s: %s", f.Severity, f.Token, f.Message)
+		switch {
+		case f.Waived:
+			msg += " (waived: " + f.WaiverReason + ")"
+		case f.Existing:
+			msg += " (existing: in the baseline)"
+		}
+		if f.FixURL != "" {
+			msg += "\nFix: " + f.FixURL
+		}
+		if f.Remediation != "" {
+			msg += "\n" + f.Remediation
+		}
+		writeCommand(bw, cmd, f.Location, f.Rule, msg)
+	}
+	for _, e := range r.Errors {
+		writeCommand(bw, "error", nil, "tokencheck input error", e)
+	}
+	for _, inc := range r.Incomplete {
+		writeCommand(bw, "error", nil, "tokencheck incomplete", inc.Source+": "+inc.Reason)
+	}
+	for _, uw := range r.UnusedWaivers {
+		writeCommand(bw, "warning", uw.Location, "unused waiver",
+			fmt.Sprintf("waiver of %s on %s (owner %s) matched no finding; remove it", uw.Rule, uw.Token, uw.Owner))
+	}
+	s := r.Summary
+	fmt.Fprintf(bw, "tokencheck: %d token(s), %d finding(s), %d at or above %s, %d waived, %d existing, %d error(s), %d incomplete: %s\n",
+		s.Tokens, s.Findings, s.Failing, r.FailOn, s.Waived, s.Existing, s.Errors, s.Incomplete, r.Verdict())
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write GitHub annotations: %w", err)
+	}
+	return nil
+}
+
+func writeCommand(w io.Writer, cmd string, loc *engine.Location, title, msg string) {
+	var props []string
+	if loc != nil && loc.File != "" {
+		props = append(props, "file="+escapeProperty(loc.File))
+		if loc.Line > 0 {
+			props = append(props, fmt.Sprintf("line=%d", loc.Line))
+		}
+	}
+	props = append(props, "title="+escapeProperty(title))
+	fmt.Fprintf(w, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(msg))
+}
+
+// escapeData escapes a workflow command's message as the runner expects.
+func escapeData(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)
+}
+
+// escapeProperty escapes a workflow command property value.
+func escapeProperty(s string) string {
+	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C").Replace(s)
+}

@@ -1,0 +1,214 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/tokencheck/tokencheck/engine"
+)
+
+// JUnit writes JUnit XML for CI test reporters: one test suite per input (file, or source kind for
+// tokens not read from a file), one test case per token and rule, a failure for each finding that
+// fails the gate. Findings below the gate pass with their text in system-out; waived and existing
+// findings are skipped with the reason. Errors and incomplete sources are a suite of their own.
+type JUnit struct{}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr,omitempty"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	File      string        `xml:"file,attr,omitempty"`
+	Line      int           `xml:"line,attr,omitempty"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Body    string `xml:",chardata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
+}
+
+// Write implements Writer.
+func (JUnit) Write(w io.Writer, r *Report) error {
+	byCase := map[string][]engine.Finding{}
+	for _, f := range r.Findings {
+		k := f.Token + "\x00" + f.Rule
+		byCase[k] = append(byCase[k], f)
+	}
+	rules := r.Rules
+	ruleSet := map[string]bool{}
+	for _, rule := range rules {
+		ruleSet[rule.ID] = true
+	}
+	for _, f := range r.Findings { // rules the report does not list still get their case
+		if !ruleSet[f.Rule] {
+			ruleSet[f.Rule] = true
+			rules = append(rules, engine.Rule{ID: f.Rule})
+		}
+	}
+	var order []string
+	suites := map[string]*junitSuite{}
+	for _, tok := range r.Tokens {
+		name := suiteName(tok)
+		s := suites[name]
+		if s == nil {
+			s = &junitSuite{Name: name, Time: "0", Timestamp: r.Now}
+			suites[name] = s
+			order = append(order, name)
+		}
+		for _, rule := range rules {
+			s.Cases = append(s.Cases, junitCaseFor(r, tok, rule.ID, byCase[tok.ID+"\x00"+rule.ID], name))
+		}
+	}
+	if len(r.Errors)+len(r.Incomplete) > 0 {
+		s := &junitSuite{Name: "tokencheck", Time: "0", Timestamp: r.Now}
+		for _, e := range r.Errors {
+			s.Cases = append(s.Cases, junitCase{Name: "input: " + firstLine(e), Classname: "tokencheck.errors", Time: "0",
+				Error: &junitProblem{Message: e, Type: "input-error", Body: e}})
+		}
+		for _, inc := range r.Incomplete {
+			msg := inc.Source + ": " + inc.Reason
+			s.Cases = append(s.Cases, junitCase{Name: "incomplete: " + inc.Source, Classname: "tokencheck.incomplete", Time: "0",
+				Error: &junitProblem{Message: msg, Type: "incomplete", Body: msg}})
+		}
+		suites[s.Name] = s
+		order = append(order, s.Name)
+	}
+	doc := junitSuites{Name: "tokencheck", Time: "0"}
+	for _, name := range order {
+		s := suites[name]
+		for _, c := range s.Cases {
+			s.Tests++
+			switch {
+			case c.Failure != nil:
+				s.Failures++
+			case c.Error != nil:
+				s.Errors++
+			case c.Skipped != nil:
+				s.Skipped++
+			}
+		}
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, *s)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func junitCaseFor(r *Report, tok Token, rule string, fs []engine.Finding, suite string) junitCase {
+	c := junitCase{Name: tok.ID + ": " + rule, Classname: suite, Time: "0"}
+	if tok.Location != nil {
+		c.File, c.Line = tok.Location.File, tok.Location.Line
+	}
+	sort.SliceStable(fs, func(i, j int) bool {
+		return engine.SeverityRank(fs[i].Severity) > engine.SeverityRank(fs[j].Severity)
+	})
+	var failing, other []string
+	for _, f := range fs {
+		line := fmt.Sprintf("[%s] %s", f.Severity, f.Message)
+		if f.FixURL != "" {
+			line += "\nfix: " + f.FixURL
+		}
+		switch {
+		case f.Fails(r.FailOn):
+			failing = append(failing, line)
+		case f.Waived:
+			other = append(other, line+"\nwaived: "+f.WaiverReason)
+		case f.Existing:
+			other = append(other, line+"\nexisting: in the baseline")
+		default:
+			other = append(other, line+"\nbelow --fail-on "+r.FailOn)
+		}
+	}
+	switch {
+	case len(failing) > 0:
+		body := strings.Join(failing, "\n")
+		if fs[0].Remediation != "" {
+			body += "\nremediation: " + fs[0].Remediation
+		}
+		if c.File != "" {
+			body += fmt.Sprintf("\nat: %s:%d", c.File, c.Line)
+		}
+		c.Failure = &junitProblem{Message: firstLine(failing[0]), Type: fs[0].Severity, Body: body}
+	case len(fs) > 0 && allSkipped(fs):
+		reason := "existing: in the baseline"
+		if fs[0].Waived {
+			reason = "waived: " + fs[0].WaiverReason
+		}
+		c.Skipped = &junitSkipped{Message: reason}
+	}
+	if len(other) > 0 {
+		c.SystemOut = strings.Join(other, "\n")
+	}
+	return c
+}
+
+func allSkipped(fs []engine.Finding) bool {
+	for _, f := range fs {
+		if !f.Waived && !f.Existing {
+			return false
+		}
+	}
+	return true
+}
+
+// suiteName groups tokens by the input they came from.
+func suiteName(tok Token) string {
+	switch {
+	case tok.Location != nil && tok.Location.File != "":
+		return tok.Location.File
+	case tok.Source != "":
+		return tok.Source
+	}
+	return "tokens"
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
