@@ -63,6 +63,8 @@ type judge struct {
 	errors   []string
 	outputs  []output
 	baseline engine.Baseline
+	// augment, when set, adds a command's own parts to the report once findings are known.
+	augment func(*report.Report)
 }
 
 // newJudge resolves the shared flags and compiles the policies. A bad flag value or a user policy
@@ -173,6 +175,9 @@ func (j *judge) finish(ctx context.Context, tokens []facts.Token, inputErrs []er
 			uw.Location = &engine.Location{File: filepath.ToSlash(cfg.File), Line: w.Line}
 		}
 		r.UnusedWaivers = append(r.UnusedWaivers, uw)
+	}
+	if j.augment != nil {
+		j.augment(r)
 	}
 	for _, t := range tokens {
 		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, Source: t.Source.Kind, LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}

@@ -32,6 +32,7 @@ type streams struct {
 	Out    io.Writer
 	Err    io.Writer
 	OutTTY bool
+	ErrTTY bool
 	Getenv func(string) string
 }
 
@@ -43,7 +44,7 @@ func (e exitCodeError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	io := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, OutTTY: term.IsTerminal(int(os.Stdout.Fd())), Getenv: os.Getenv}
+	io := streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, OutTTY: term.IsTerminal(int(os.Stdout.Fd())), ErrTTY: term.IsTerminal(int(os.Stderr.Fd())), Getenv: os.Getenv}
 	os.Exit(run(ctx, os.Args[1:], io))
 }
 
@@ -74,6 +75,6 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
 	root.SetIn(io.In)
-	root.AddCommand(newCheckCmd(io), newScanCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
+	root.AddCommand(newCheckCmd(io), newScanCmd(io), newAuditCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
 	return root
 }

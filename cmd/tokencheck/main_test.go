@@ -29,7 +29,7 @@ type result struct {
 	code           int
 }
 
-func tokencheck(t *testing.T, env map[string]string, args ...string) result {
+func tokencheck(t testing.TB, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	io := streams{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: func(k string) string { return env[k] }}

@@ -30,23 +30,24 @@ type apiOptions struct {
 	FactsOut string
 }
 
-func (o *apiOptions) addFlags(cmd *cobra.Command) {
+func (o *apiOptions) addFlags(cmd *cobra.Command, timeout time.Duration) {
 	f := cmd.Flags()
 	f.StringVar(&o.Hostname, "hostname", "", "GitHub `HOST`: github.com (default, or $GH_HOST), a GHE.com subdomain or an Enterprise Server host")
 	f.StringVar(&o.APIURL, "api-url", "", "API base `URL`, overriding --hostname (https only; http only to loopback)")
-	f.DurationVar(&o.Timeout, "timeout", time.Minute, "bound on the whole collection, e.g. 30s or 5m")
+	f.DurationVar(&o.Timeout, "timeout", timeout, "bound on the whole collection, e.g. 30s or 5m")
 	f.IntVar(&o.Retries, "retries", 3, "attempts per request on 5xx answers and network faults")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every API request (method, URL, status, time; never a credential) to stderr")
 	f.StringVar(&o.FactsOut, "facts-out", "", "also write the collected facts to `FILE`, for later `tokencheck check FILE` runs")
 }
 
 // api resolves the host flags (and $GH_HOST) into a client factory.
-func (o *apiOptions) api(io streams, allowInstallationPOST bool) (*ghapi.API, error) {
+func (o *apiOptions) api(io streams, allowInstallationPOST bool, retry ghapi.Retry) (*ghapi.API, error) {
 	host := o.Hostname
 	if host == "" {
 		host = io.Getenv("GH_HOST")
 	}
-	opts := ghapi.Options{Hostname: host, APIURL: o.APIURL, Retry: ghapi.Retry{Attempts: o.Retries},
+	retry.Attempts = o.Retries
+	opts := ghapi.Options{Hostname: host, APIURL: o.APIURL, Retry: retry,
 		AllowInstallationTokenPOST: allowInstallationPOST, UserAgent: "tokencheck/" + version}
 	if o.Verbose {
 		opts.Verbose = io.Err
@@ -91,7 +92,7 @@ Exit 0 passes, 1 fails the gate, 2 bad input or a rejected token, 3 incomplete f
 		},
 	}
 	opts.judge.addFlags(cmd)
-	opts.api.addFlags(cmd)
+	opts.api.addFlags(cmd, time.Minute)
 	f := cmd.Flags()
 	f.BoolVar(&opts.TokenStdin, "token-stdin", false, "read tokens from stdin, one per line")
 	f.StringVar(&opts.TokenFile, "token-file", "", "read tokens from `FILE`, one per line (blank lines and # comments skipped)")
@@ -144,7 +145,7 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 		inputErrs = append(inputErrs, errors.New("no token to scan: set GH_TOKEN or GITHUB_TOKEN, pass --token-stdin or --token-file, or judge a saved response with --headers FILE"))
 	}
 	if len(live) > 0 {
-		api, err := opts.api.api(io, false)
+		api, err := opts.api.api(io, false, ghapi.Retry{})
 		if err != nil {
 			inputErrs = append(inputErrs, err)
 		} else {

@@ -32,6 +32,14 @@ const (
 	SourceFacts        = "facts"
 )
 
+// Approval states of a fine-grained token's access to an organisation.
+const (
+	ApprovalApproved    = "approved"
+	ApprovalPending     = "pending"
+	ApprovalDenied      = "denied"
+	ApprovalNotRequired = "not_required"
+)
+
 // Names of facts that can be unknown; listed in Token.Unknown when a source could not learn them.
 const (
 	FactScopes              = "scopes"

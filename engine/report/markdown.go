@@ -75,6 +75,12 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 		unused = append(unused, fmt.Sprintf("%s%s on %s (owner %s): matched no finding, remove it", at, code(uw.Rule), code(uw.Token), uw.Owner))
 	}
 	section("Unused waivers", unused)
+	if a := r.Audit; a != nil {
+		fmt.Fprintf(bw, "**Audit of %s** (%d API pages): tokens by source %s; findings by rule %s.\n\n", strings.Join(a.Orgs, ", "), a.APIPages, countList(a.TokensBySource), countList(a.FindingsByRule))
+		if a.Preview != nil {
+			fmt.Fprintf(bw, "A maximum-lifetime policy of %d days would block %d token(s).\n\n", a.Preview.Days, len(a.Preview.Blocked))
+		}
+	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write Markdown report: %w", err)
 	}

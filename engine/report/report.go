@@ -28,6 +28,8 @@ type Report struct {
 	// SourceRoot, when set, is the directory file locations are made relative to (the repository
 	// root, for code scanning).
 	SourceRoot string `json:"-"`
+	// Audit is the organisation audit's summary, for audit runs.
+	Audit *AuditSummary `json:"audit,omitempty"`
 	// Baseline names the --baseline report findings were compared with ("" when none was).
 	Baseline string `json:"baseline,omitempty"`
 }

@@ -102,6 +102,9 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(bw)
 	}
+	if r.Audit != nil {
+		r.Audit.writeText(bw)
+	}
 	s := r.Summary
 	verdict := r.Verdict()
 	counts := ""

@@ -132,20 +132,22 @@ func (a *API) BaseURL() string { return a.base.String() }
 // Client returns a go-github client that authenticates with token (an empty token sends none) and
 // can reach only this API's host, read-only.
 func (a *API) Client(token facts.Secret) *github.Client {
-	return a.client(func(req *http.Request) {
+	return a.client(func(req *http.Request) error {
 		if !token.Empty() {
 			req.Header.Set("Authorization", "Bearer "+token.Reveal())
 		}
+		return nil
 	})
 }
 
 // ClientWithAuth returns a client whose requests are authenticated by auth (for GitHub App JWTs and
-// refreshed installation tokens); auth runs after the host and method checks passed.
-func (a *API) ClientWithAuth(auth func(*http.Request)) *github.Client {
+// refreshed installation tokens); auth runs after the host and method checks passed, and an error
+// from it stops the request.
+func (a *API) ClientWithAuth(auth func(*http.Request) error) *github.Client {
 	return a.client(auth)
 }
 
-func (a *API) client(auth func(*http.Request)) *github.Client {
+func (a *API) client(auth func(*http.Request) error) *github.Client {
 	base := a.opts.Transport
 	if base == nil {
 		base = defaultTransport()

@@ -19,7 +19,7 @@ type guard struct {
 	next                       http.RoundTripper
 	base                       *url.URL
 	allowInstallationTokenPOST bool
-	auth                       func(*http.Request)
+	auth                       func(*http.Request) error
 }
 
 func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -38,7 +38,9 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.Header.Del("Authorization")
 	if g.auth != nil {
-		g.auth(req)
+		if err := g.auth(req); err != nil {
+			return nil, err
+		}
 	}
 	return g.next.RoundTrip(req)
 }

@@ -82,6 +82,7 @@ type Server struct {
 	routes   map[string][]Response // "TOKEN-FINGERPRINT PATH" or "* PATH" → answers, the last repeating
 	handlers map[string]http.HandlerFunc
 	unknown  Response
+	faults   faults
 }
 
 // New starts a fake that answers unknown tokens with 401 Bad credentials; it stops with the test.

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tokencheck/tokencheck/engine/collect"
+	"github.com/tokencheck/tokencheck/engine/collect/audit"
+	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
+	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/report"
+)
+
+type auditOptions struct {
+	judge            judgeOptions
+	api              apiOptions
+	Orgs             []string
+	OrgsFile         string
+	AppID            int64
+	AppKey           string
+	OwnerTokenEnv    string
+	Repositories     bool
+	NoCredentials    bool
+	WaitForRateLimit bool
+	PreviewDays      int
+}
+
+func newAuditCmd(io streams) *cobra.Command {
+	opts := &auditOptions{}
+	cmd := &cobra.Command{
+		Use:   "audit --org ORG",
+		Short: "Judge every token with access to an organisation (authenticates as a GitHub App)",
+		Long: `List, read-only, every fine-grained token with access to the organisation
+(GET /orgs/ORG/personal-access-tokens), the pending requests (.../personal-access-token-requests) and, on
+Enterprise Cloud with SAML, the credential authorizations of classic tokens, and judge them all.
+
+GitHub answers the first two to GitHub Apps only: pass an installation token in GH_TOKEN or GITHUB_TOKEN
+(what actions/create-github-app-token gives a workflow), or --app-id and --app-key to mint one per
+organisation. The App needs the organization permissions "Personal access tokens" and "Personal access
+token requests" (read). Credential authorizations need an org owner's token (--owner-token-env).
+
+A part that cannot be read whole is reported incomplete (exit 3), never as zero tokens.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return auditRun(cmd, opts, io)
+		},
+	}
+	opts.judge.addFlags(cmd)
+	opts.api.addFlags(cmd, 30*time.Minute)
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Orgs, "org", nil, "organisation `ORG` to audit (repeatable)")
+	f.StringVar(&opts.OrgsFile, "orgs-file", "", "read organisations from `FILE`, one per line (# comments)")
+	f.Int64Var(&opts.AppID, "app-id", 0, "GitHub App `ID` to authenticate as (with --app-key)")
+	f.StringVar(&opts.AppKey, "app-key", "", "GitHub App private key `FILE` (PEM)")
+	f.StringVar(&opts.OwnerTokenEnv, "owner-token-env", "", "environment `VAR` holding an org owner's token for credential authorizations (default: the main token)")
+	f.BoolVar(&opts.Repositories, "repositories", false, "also list the repositories of grants limited to a subset (one call per grant)")
+	f.BoolVar(&opts.NoCredentials, "no-credential-authorizations", false, "skip SAML credential authorizations (organisations not on Enterprise Cloud with SAML)")
+	f.BoolVar(&opts.WaitForRateLimit, "wait-for-rate-limit", false, "wait for an exhausted rate limit to reset instead of stopping that organisation as incomplete")
+	f.IntVar(&opts.PreviewDays, "preview-max-lifetime", 0, "list the tokens a GitHub maximum-lifetime policy of `DAYS` would block")
+	return cmd
+}
+
+func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
+	ctx := cmd.Context()
+	j, err := newJudge(ctx, opts.judge, io)
+	if err != nil {
+		return err
+	}
+	var inputErrs []error
+	orgs, errs := auditOrgs(opts)
+	inputErrs = append(inputErrs, errs...)
+	creds, err := auditCredentials(opts, io)
+	if err != nil {
+		inputErrs = append(inputErrs, err)
+	}
+	if opts.PreviewDays < 0 || opts.PreviewDays > 366 {
+		inputErrs = append(inputErrs, fmt.Errorf("--preview-max-lifetime %d: GitHub's policy takes 1 to 366 days", opts.PreviewDays))
+		opts.PreviewDays = 0
+	}
+	retry := ghapi.Retry{SecondaryRetries: 3, WaitForPrimary: opts.WaitForRateLimit}
+	api, err := opts.api.api(io, creds.App != nil, retry)
+	if err != nil {
+		inputErrs = append(inputErrs, err)
+	}
+	var res *audit.Result
+	if err == nil && len(orgs) > 0 && (creds.App != nil || !creds.Token.Empty()) {
+		aopts := audit.Options{Orgs: orgs, Repositories: opts.Repositories, Credentials: !opts.NoCredentials}
+		if opts.OwnerTokenEnv != "" {
+			v := io.Getenv(opts.OwnerTokenEnv)
+			if strings.TrimSpace(v) == "" {
+				inputErrs = append(inputErrs, fmt.Errorf("--owner-token-env %s: the variable is empty or unset", opts.OwnerTokenEnv))
+			}
+			aopts.Owner = facts.NewSecret(v)
+		}
+		if io.ErrTTY && !opts.api.Verbose {
+			aopts.Progress = func(p audit.Progress) {
+				fmt.Fprintf(io.Err, "\r\x1b[Ktokencheck: %s: %d page(s), %d token(s)", p.Org, p.Pages, p.Tokens)
+			}
+		}
+		cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
+		res = audit.Collect(cctx, api, creds, j.catalog, aopts)
+		cancel()
+		if aopts.Progress != nil {
+			fmt.Fprint(io.Err, "\r\x1b[K")
+		}
+	} else {
+		res = &audit.Result{Counts: map[string]int{}}
+	}
+	inputErrs = append(inputErrs, res.Errors...)
+	var incomplete []report.Incomplete
+	for _, inc := range res.Incomplete {
+		incomplete = append(incomplete, report.Incomplete{Source: inc.Source, Reason: inc.Reason})
+	}
+	if opts.api.FactsOut != "" {
+		if err := writeFacts(opts.api.FactsOut, res.Tokens); err != nil {
+			inputErrs = append(inputErrs, err)
+		}
+	}
+	owners := map[string]string{}
+	for _, t := range res.Tokens {
+		owners[t.ID] = t.Owner
+	}
+	j.augment = func(r *report.Report) {
+		a := &report.AuditSummary{Orgs: orgs, TokensBySource: res.Counts, APIPages: res.Pages}
+		a.CountFindings(r.Findings, owners, 10)
+		if opts.PreviewDays > 0 {
+			a.Preview = &report.LifetimePreview{Days: opts.PreviewDays, Blocked: []report.PreviewToken{}}
+			for _, b := range audit.PreviewMaxLifetime(res.Tokens, opts.PreviewDays, j.now) {
+				a.Preview.Blocked = append(a.Preview.Blocked, report.PreviewToken{Token: b.Token.ID, Name: b.Token.Name, Owner: b.Token.Owner, Type: b.Token.Type, Reason: b.Reason})
+			}
+		}
+		r.Audit = a
+	}
+	return j.finish(context.WithoutCancel(ctx), res.Tokens, inputErrs, incomplete)
+}
+
+// auditOrgs gathers --org and --orgs-file, each org once, checking names.
+func auditOrgs(opts *auditOptions) ([]string, []error) {
+	var orgs []string
+	var errs []error
+	seen := map[string]bool{}
+	add := func(org string, where string) {
+		if !audit.ValidOrg(org) {
+			errs = append(errs, fmt.Errorf("%s: %q is not a GitHub organisation name", where, org))
+			return
+		}
+		if key := strings.ToLower(org); !seen[key] {
+			seen[key] = true
+			orgs = append(orgs, org)
+		}
+	}
+	for _, o := range opts.Orgs {
+		add(strings.TrimSpace(o), "--org")
+	}
+	if opts.OrgsFile != "" {
+		f, err := os.Open(opts.OrgsFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--orgs-file: %w", err))
+		} else {
+			sc := bufio.NewScanner(f)
+			for n := 1; sc.Scan(); n++ {
+				line := strings.TrimSpace(sc.Text())
+				if line == "" || strings.HasPrefix(line, "#") {
+					continue
+				}
+				add(line, fmt.Sprintf("%s:%d", opts.OrgsFile, n))
+			}
+			f.Close()
+		}
+	}
+	if len(orgs) == 0 && len(errs) == 0 {
+		errs = append(errs, errors.New("no organisation to audit: pass --org ORG (repeatable) or --orgs-file FILE"))
+	}
+	return orgs, errs
+}
+
+// auditCredentials picks the App (--app-id/--app-key) or the token in GH_TOKEN/GITHUB_TOKEN.
+func auditCredentials(opts *auditOptions, io streams) (audit.Credentials, error) {
+	if opts.AppID != 0 || opts.AppKey != "" {
+		if opts.AppID <= 0 || opts.AppKey == "" {
+			return audit.Credentials{}, errors.New("--app-id and --app-key go together: the App's numeric id and its private key file")
+		}
+		key, err := audit.LoadAppKey(opts.AppKey)
+		if err != nil {
+			return audit.Credentials{}, err
+		}
+		return audit.Credentials{App: &audit.App{ID: opts.AppID, Key: key}}, nil
+	}
+	for _, name := range []string{"GH_TOKEN", "GITHUB_TOKEN"} {
+		if v := strings.TrimSpace(io.Getenv(name)); v != "" {
+			s := facts.NewSecret(v)
+			if err := s.Check(); err != nil {
+				return audit.Credentials{}, &collect.InputError{File: name, Msg: err.Error() + "; not sent"}
+			}
+			return audit.Credentials{Token: s}, nil
+		}
+	}
+	return audit.Credentials{}, errors.New("no credentials: set GH_TOKEN or GITHUB_TOKEN to a GitHub App installation token, or pass --app-id and --app-key")
+}

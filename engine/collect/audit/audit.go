@@ -1,0 +1,505 @@
+// Package audit collects, read-only, every token with access to a GitHub organisation: approved
+// fine-grained grants and pending requests (GitHub Apps only) and, on Enterprise Cloud with SAML,
+// the credential authorizations of classic tokens. It normalises them into token facts. A part it
+// cannot read whole is reported incomplete with the reason, never as zero tokens.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v66/github"
+
+	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
+	"github.com/tokencheck/tokencheck/engine/facts"
+)
+
+// Source names, as the audit summary counts them.
+const (
+	SourceGrants      = "grants"
+	SourceRequests    = "requests"
+	SourceCredentials = "credential_authorizations"
+)
+
+// Options say what to collect.
+type Options struct {
+	Orgs []string
+	// Repositories also lists the repositories of grants limited to a subset.
+	Repositories bool
+	// Credentials collects SAML credential authorizations (Enterprise Cloud only).
+	Credentials bool
+	// Owner, when set, authenticates the credential-authorizations call (an org owner's token);
+	// otherwise the main credentials do.
+	Owner facts.Secret
+	// Progress, when set, is told after every page.
+	Progress func(Progress)
+	// Concurrency bounds the per-grant repository calls (default 8).
+	Concurrency int
+}
+
+// Progress is how far a collection has come.
+type Progress struct {
+	Org    string
+	Pages  int
+	Tokens int
+}
+
+// Incomplete is a part of an organisation that could not be read whole.
+type Incomplete struct {
+	Source string // "org:acme personal-access-tokens"
+	Reason string
+}
+
+// Result is everything collected.
+type Result struct {
+	Tokens     []facts.Token
+	Incomplete []Incomplete
+	Errors     []error        // bad input: an org name GitHub cannot have
+	Counts     map[string]int // tokens per source
+	Pages      int            // API pages fetched
+	Mints      int            // installation tokens minted
+}
+
+var orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
+
+// ValidOrg reports whether s can be a GitHub organisation login.
+func ValidOrg(s string) bool { return orgName.MatchString(s) }
+
+// Collect reads every organisation in turn. It stops early only when ctx ends; what was collected
+// by then is returned, with the unfinished parts marked incomplete.
+func Collect(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.Catalog, opts Options) *Result {
+	res := &Result{Counts: map[string]int{}}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	for _, org := range opts.Orgs {
+		if !ValidOrg(org) {
+			res.Errors = append(res.Errors, fmt.Errorf("--org %q: not a GitHub organisation name", org))
+			continue
+		}
+		c := &orgCollector{api: api, org: org, cat: cat, opts: opts, res: res}
+		var ia *installationAuth
+		c.client, ia = creds.client(api, org)
+		c.ownerClient = c.client
+		if !opts.Owner.Empty() {
+			c.ownerClient = api.Client(opts.Owner)
+		}
+		if ia != nil {
+			// Find the installation and mint its token before anything else: a missing installation
+			// is one clear reason, not one per endpoint.
+			ia.mu.Lock()
+			err := ia.mint(ctx)
+			ia.mu.Unlock()
+			if err != nil {
+				c.incomplete("(all endpoints)", ghapiReason(err, api.Host()))
+				continue
+			}
+		}
+		c.run(ctx)
+		if ia != nil {
+			res.Mints += ia.mints
+		}
+	}
+	return res
+}
+
+type orgCollector struct {
+	api         *ghapi.API
+	client      *github.Client
+	ownerClient *github.Client
+	org         string
+	cat         *facts.Catalog
+	opts        Options
+	res         *Result
+	mu          sync.Mutex
+	stopped     bool             // a rate limit or an interruption ended this org early
+	grantIDs    map[string]int64 // token id → grant id, for the repositories endpoint
+}
+
+func (c *orgCollector) run(ctx context.Context) {
+	grants := c.grants(ctx)
+	if c.opts.Repositories && !c.stopped {
+		c.repositories(ctx, grants)
+	}
+	c.add(SourceGrants, grants)
+	if !c.stopped {
+		c.add(SourceRequests, c.requests(ctx))
+	} else {
+		c.incomplete("personal-access-token-requests", "not read: collection of this organisation stopped early")
+	}
+	if c.opts.Credentials {
+		if !c.stopped {
+			c.add(SourceCredentials, c.credentials(ctx))
+		} else {
+			c.incomplete("credential-authorizations", "not read: collection of this organisation stopped early")
+		}
+	}
+}
+
+func (c *orgCollector) add(source string, ts []facts.Token) {
+	c.res.Tokens = append(c.res.Tokens, ts...)
+	c.res.Counts[source] += len(ts)
+}
+
+func (c *orgCollector) incomplete(endpoint, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.res.Incomplete = append(c.res.Incomplete, Incomplete{Source: "org:" + c.org + " " + endpoint, Reason: reason})
+}
+
+// fail records why an endpoint could not be read whole; a rate limit or an interruption stops the
+// rest of this organisation, since every further call would fail the same way.
+func (c *orgCollector) fail(endpoint string, err error, hint func(*ghapi.Failure) string) {
+	f := ghapi.Classify(err, c.api.Host())
+	reason := f.Error()
+	if hint != nil {
+		if h := hint(f); h != "" {
+			reason += ": " + h
+		}
+	}
+	switch f.Kind {
+	case ghapi.KindRateLimited, ghapi.KindCanceled, ghapi.KindTimeout:
+		c.stopped = true
+	}
+	c.incomplete(endpoint, reason)
+}
+
+// page fetches one page (the first, by path, or the next, by Link URL) and decodes it into v. It
+// returns the next page's URL ("" at the end).
+func (c *orgCollector) page(ctx context.Context, client *github.Client, url string, v any) (string, error) {
+	req, err := client.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.BareDo(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	if err := dec.Decode(v); err != nil {
+		return "", &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Status: resp.StatusCode,
+			Err: fmt.Errorf("page %s: %w", req.URL.Path, err)}
+	}
+	c.mu.Lock()
+	c.res.Pages++
+	c.mu.Unlock()
+	return nextLink(resp.Header.Get("Link")), nil
+}
+
+// nextLink returns the rel="next" URL of a Link header, as given (it may use another path).
+func nextLink(header string) string {
+	for _, part := range strings.Split(header, ",") {
+		seg := strings.Split(part, ";")
+		if len(seg) < 2 {
+			continue
+		}
+		for _, p := range seg[1:] {
+			if strings.TrimSpace(p) == `rel="next"` {
+				return strings.Trim(strings.TrimSpace(seg[0]), "<>")
+			}
+		}
+	}
+	return ""
+}
+
+// paginate reads every page of a list endpoint, calling each for every page's items. A failure
+// mid-way keeps what was read and returns the error.
+func paginate[T any](ctx context.Context, c *orgCollector, client *github.Client, first string, each func([]T) error) error {
+	url := first
+	for url != "" {
+		var items []T
+		next, err := c.page(ctx, client, url, &items)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: errors.New("a page that is not a JSON list")}
+		}
+		if err := each(items); err != nil {
+			return err
+		}
+		url = next
+	}
+	return nil
+}
+
+func (c *orgCollector) progress(n int) {
+	if c.opts.Progress != nil {
+		c.mu.Lock()
+		p := Progress{Org: c.org, Pages: c.res.Pages, Tokens: len(c.res.Tokens) + n}
+		c.mu.Unlock()
+		c.opts.Progress(p)
+	}
+}
+
+// grant is one approved fine-grained token with access to the organisation, as the API returns it.
+type grant struct {
+	ID                  int64             `json:"id"`
+	Owner               *account          `json:"owner"`
+	RepositorySelection string            `json:"repository_selection"`
+	Permissions         *grantPermissions `json:"permissions"`
+	AccessGrantedAt     *github.Timestamp `json:"access_granted_at"`
+	TokenID             int64             `json:"token_id"`
+	TokenName           string            `json:"token_name"`
+	TokenExpired        bool              `json:"token_expired"`
+	TokenExpiresAt      *github.Timestamp `json:"token_expires_at"`
+	TokenLastUsedAt     *github.Timestamp `json:"token_last_used_at"`
+	Reason              string            `json:"reason"`     // requests only
+	CreatedAt           *github.Timestamp `json:"created_at"` // requests only
+}
+
+type account struct {
+	Login string `json:"login"`
+}
+
+type grantPermissions struct {
+	Organization map[string]string `json:"organization"`
+	Repository   map[string]string `json:"repository"`
+	Other        map[string]string `json:"other"`
+}
+
+// credential is one SAML credential authorization.
+type credential struct {
+	Login                         string            `json:"login"`
+	CredentialID                  int64             `json:"credential_id"`
+	CredentialType                string            `json:"credential_type"`
+	TokenLastEight                string            `json:"token_last_eight"`
+	Scopes                        []string          `json:"scopes"`
+	CredentialAuthorizedAt        *github.Timestamp `json:"credential_authorized_at"`
+	CredentialAccessedAt          *github.Timestamp `json:"credential_accessed_at"`
+	AuthorizedCredentialNote      string            `json:"authorized_credential_note"`
+	AuthorizedCredentialExpiresAt *github.Timestamp `json:"authorized_credential_expires_at"`
+}
+
+func appHint(what string) func(*ghapi.Failure) string {
+	return func(f *ghapi.Failure) string {
+		switch f.Kind {
+		case ghapi.KindForbidden, ghapi.KindRejected:
+			return "this endpoint answers GitHub Apps only; authenticate as an App installed on the organisation with the organization permission \"" + what + "\" (read)"
+		case ghapi.KindNotFound:
+			return "no such organisation, or the host does not have the fine-grained token API (Enterprise Server before 3.10)"
+		}
+		return ""
+	}
+}
+
+func (c *orgCollector) grants(ctx context.Context) []facts.Token {
+	var out []facts.Token
+	first := fmt.Sprintf("orgs/%s/personal-access-tokens?per_page=100", c.org)
+	err := paginate(ctx, c, c.client, first, func(gs []grant) error {
+		for i, g := range gs {
+			if g.TokenID == 0 || g.ID == 0 {
+				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("grant %d of a page lacks id or token_id", i+1)}
+			}
+			out = append(out, c.fineGrained(g, "pat", g.TokenID, facts.ApprovalApproved))
+			if c.grantIDs == nil {
+				c.grantIDs = map[string]int64{}
+			}
+			c.grantIDs[strconv.FormatInt(g.TokenID, 10)] = g.ID
+		}
+		c.progress(len(out))
+		return nil
+	})
+	if err != nil {
+		c.fail("personal-access-tokens", err, appHint("Personal access tokens"))
+	}
+	return out
+}
+
+func (c *orgCollector) requests(ctx context.Context) []facts.Token {
+	var out []facts.Token
+	first := fmt.Sprintf("orgs/%s/personal-access-token-requests?per_page=100", c.org)
+	err := paginate(ctx, c, c.client, first, func(rs []grant) error {
+		for i, r := range rs {
+			if r.ID == 0 {
+				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("request %d of a page lacks id", i+1)}
+			}
+			out = append(out, c.fineGrained(r, "request", r.ID, facts.ApprovalPending))
+		}
+		c.progress(len(out))
+		return nil
+	})
+	if err != nil {
+		c.fail("personal-access-token-requests", err, appHint("Personal access token requests"))
+	}
+	return out
+}
+
+func (c *orgCollector) fineGrained(g grant, kind string, id int64, approval string) facts.Token {
+	t := facts.Token{
+		ID:                  fmt.Sprintf("org:%s/%s:%d", c.org, kind, id),
+		Name:                g.TokenName,
+		Description:         g.Reason,
+		Type:                facts.TypeFineGrained,
+		ResourceOwner:       c.org,
+		RepositorySelection: g.RepositorySelection,
+		Approval:            approval,
+		ExpiresAt:           stamp(g.TokenExpiresAt),
+		LastUsedAt:          stamp(g.TokenLastUsedAt),
+		Source:              facts.Source{Kind: facts.SourceOrgAudit},
+	}
+	if g.Owner != nil {
+		t.Owner = g.Owner.Login
+	} else {
+		t.MarkUnknown(facts.FactOwner)
+	}
+	if approval == facts.ApprovalApproved {
+		t.CreatedAt = stamp(g.AccessGrantedAt)
+	} else {
+		t.CreatedAt = stamp(g.CreatedAt)
+	}
+	if g.TokenExpired && t.ExpiresAt == nil {
+		t.MarkUnknown(facts.FactExpiresAt) // expired, but GitHub did not say when
+	}
+	if g.Permissions == nil {
+		t.MarkUnknown(facts.FactPermissions)
+	} else {
+		// "other" holds permissions outside the two groups (account permissions); place each by the
+		// catalogue, so only names GitHub does not define end up as unknown permissions.
+		p := c.cat.Group(g.Permissions.Other)
+		if p == nil {
+			p = &facts.Permissions{}
+		}
+		p.Organization = merge(p.Organization, g.Permissions.Organization)
+		p.Repository = merge(p.Repository, g.Permissions.Repository)
+		t.Permissions = p
+	}
+	if t.RepositorySelection == "" {
+		t.MarkUnknown(facts.FactRepositorySelection)
+	}
+	return t
+}
+
+func (c *orgCollector) credentials(ctx context.Context) []facts.Token {
+	var out []facts.Token
+	first := fmt.Sprintf("orgs/%s/credential-authorizations?per_page=100", c.org)
+	err := paginate(ctx, c, c.ownerClient, first, func(cs []credential) error {
+		for _, cr := range cs {
+			if cr.CredentialType != "personal access token" {
+				continue // SSH keys and other credentials are not tokens
+			}
+			t := facts.Token{
+				ID:         fmt.Sprintf("org:%s/credential:%d", c.org, cr.CredentialID),
+				Name:       cr.AuthorizedCredentialNote,
+				Type:       facts.TypeClassic,
+				Owner:      cr.Login,
+				Scopes:     cr.Scopes,
+				ExpiresAt:  stamp(cr.AuthorizedCredentialExpiresAt),
+				LastUsedAt: stamp(cr.CredentialAccessedAt),
+				SSO:        "authorized",
+				Source:     facts.Source{Kind: facts.SourceOrgAudit},
+			}
+			if t.Scopes == nil {
+				t.Scopes = []string{}
+			}
+			if n := len(cr.TokenLastEight); n >= 4 {
+				t.LastFour = cr.TokenLastEight[n-4:]
+			}
+			out = append(out, t)
+		}
+		c.progress(len(out))
+		return nil
+	})
+	if err != nil {
+		c.fail("credential-authorizations", err, func(f *ghapi.Failure) string {
+			switch f.Kind {
+			case ghapi.KindNotFound:
+				return "credential authorizations exist only on Enterprise Cloud organisations with SAML SSO; pass --no-credential-authorizations for other organisations"
+			case ghapi.KindForbidden, ghapi.KindRejected:
+				return "this endpoint needs an organisation owner's token with read:org; pass one with --owner-token-env VAR"
+			}
+			return ""
+		})
+	}
+	return out
+}
+
+// repositories lists the repositories of every grant limited to a subset, a few at a time.
+func (c *orgCollector) repositories(ctx context.Context, grants []facts.Token) {
+	sem := make(chan struct{}, c.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i := range grants {
+		if grants[i].RepositorySelection != "subset" {
+			continue
+		}
+		id := strings.TrimPrefix(grants[i].ID, "org:"+c.org+"/pat:")
+		grantID, ok := c.grantIDs[id]
+		if !ok {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(t *facts.Token, grantID int64) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var repos []string
+			first := fmt.Sprintf("orgs/%s/personal-access-tokens/%d/repositories?per_page=100", c.org, grantID)
+			err := paginate(ctx, c, c.client, first, func(rs []struct {
+				FullName string `json:"full_name"`
+			}) error {
+				for _, r := range rs {
+					repos = append(repos, r.FullName)
+				}
+				return nil
+			})
+			if err != nil {
+				c.mu.Lock()
+				t.MarkUnknown("repositories")
+				c.mu.Unlock()
+				c.failLocked("personal-access-tokens/"+strconv.FormatInt(grantID, 10)+"/repositories", err)
+				return
+			}
+			t.Repositories = repos
+		}(&grants[i], grantID)
+	}
+	wg.Wait()
+}
+
+func (c *orgCollector) failLocked(endpoint string, err error) {
+	f := ghapi.Classify(err, c.api.Host())
+	c.mu.Lock()
+	if f.Kind == ghapi.KindRateLimited || f.Kind == ghapi.KindCanceled || f.Kind == ghapi.KindTimeout {
+		c.stopped = true
+	}
+	c.mu.Unlock()
+	c.incomplete(endpoint, f.Error())
+}
+
+// ghapiReason describes an error for an incomplete entry: a wrapped API failure by its message.
+func ghapiReason(err error, host string) string {
+	var f *ghapi.Failure
+	if errors.As(err, &f) {
+		return err.Error()
+	}
+	return ghapi.Classify(err, host).Error()
+}
+
+func stamp(t *github.Timestamp) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func merge(dst, src map[string]string) map[string]string {
+	if len(src) == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = map[string]string{}
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}

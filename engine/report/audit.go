@@ -1,0 +1,133 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/tokencheck/tokencheck/engine"
+)
+
+// AuditSummary is what an organisation audit adds to a report: where the tokens came from, which
+// rules they break, whose tokens break most, and what a maximum-lifetime policy would block.
+type AuditSummary struct {
+	Orgs           []string         `json:"orgs"`
+	TokensBySource map[string]int   `json:"tokens_by_source"`
+	FindingsByRule map[string]int   `json:"findings_by_rule"`
+	TopOwners      []OwnerCount     `json:"top_owners"`
+	APIPages       int              `json:"api_pages"`
+	Preview        *LifetimePreview `json:"max_lifetime_preview,omitempty"`
+}
+
+// OwnerCount is one token owner's share of the findings.
+type OwnerCount struct {
+	Owner    string `json:"owner"`
+	Findings int    `json:"findings"`
+	Tokens   int    `json:"tokens"`
+}
+
+// LifetimePreview lists the tokens a maximum-lifetime policy of Days would block.
+type LifetimePreview struct {
+	Days    int            `json:"days"`
+	Blocked []PreviewToken `json:"blocked"`
+}
+
+// PreviewToken is one token the previewed policy would block, and why.
+type PreviewToken struct {
+	Token  string `json:"token"`
+	Name   string `json:"name,omitempty"`
+	Owner  string `json:"owner,omitempty"`
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// CountFindings fills FindingsByRule and TopOwners (at most top) from the findings; owners maps
+// token ids to their owners.
+func (a *AuditSummary) CountFindings(fs []engine.Finding, owners map[string]string, top int) {
+	a.FindingsByRule = map[string]int{}
+	byOwner := map[string]*OwnerCount{}
+	tokens := map[string]map[string]bool{}
+	for _, f := range fs {
+		a.FindingsByRule[f.Rule]++
+		owner := owners[f.Token]
+		if owner == "" {
+			owner = "(unknown)"
+		}
+		oc := byOwner[owner]
+		if oc == nil {
+			oc = &OwnerCount{Owner: owner}
+			byOwner[owner] = oc
+			tokens[owner] = map[string]bool{}
+		}
+		oc.Findings++
+		tokens[owner][f.Token] = true
+	}
+	for owner, oc := range byOwner {
+		oc.Tokens = len(tokens[owner])
+		a.TopOwners = append(a.TopOwners, *oc)
+	}
+	sort.Slice(a.TopOwners, func(i, j int) bool {
+		x, y := a.TopOwners[i], a.TopOwners[j]
+		if x.Findings != y.Findings {
+			return x.Findings > y.Findings
+		}
+		return x.Owner < y.Owner
+	})
+	if len(a.TopOwners) > top {
+		a.TopOwners = a.TopOwners[:top]
+	}
+}
+
+// writeText renders the audit summary for the text report.
+func (a *AuditSummary) writeText(w io.Writer) {
+	fmt.Fprintf(w, "Audit of %s: %d API page(s)\n", strings.Join(a.Orgs, ", "), a.APIPages)
+	fmt.Fprintf(w, "  tokens by source: %s\n", countList(a.TokensBySource))
+	if len(a.FindingsByRule) > 0 {
+		fmt.Fprintf(w, "  findings by rule: %s\n", countList(a.FindingsByRule))
+	}
+	if len(a.TopOwners) > 0 {
+		parts := make([]string, 0, len(a.TopOwners))
+		for _, o := range a.TopOwners {
+			parts = append(parts, fmt.Sprintf("%s %d (%d token(s))", o.Owner, o.Findings, o.Tokens))
+		}
+		fmt.Fprintf(w, "  top owners by findings: %s\n", strings.Join(parts, ", "))
+	}
+	if p := a.Preview; p != nil {
+		fmt.Fprintf(w, "  a maximum-lifetime policy of %d days would block %d token(s)", p.Days, len(p.Blocked))
+		if len(p.Blocked) > 0 {
+			fmt.Fprint(w, ":")
+		}
+		fmt.Fprintln(w)
+		for _, b := range p.Blocked {
+			name := ""
+			if b.Name != "" {
+				name = " (" + b.Name + ")"
+			}
+			fmt.Fprintf(w, "    %s%s [%s] owner %s: %s\n", b.Token, name, b.Type, orText(b.Owner, "unknown"), b.Reason)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// countList renders "a 3, b 1", largest first.
+func countList(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
