@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -149,6 +150,12 @@ func buildStore(opts Options) (storage.Store, error) {
 		graph[scope] = info.Implies
 	}
 	catalog.(map[string]any)["scope_graph"] = normalize(graph)
+	// And each scope's closure (itself and everything it implies), so lib.implied is a look-up.
+	closure := map[string]any{}
+	for scope := range opts.Catalog.Scopes {
+		closure[scope] = opts.Catalog.EffectiveScopes([]string{scope})
+	}
+	catalog.(map[string]any)["scope_closure"] = normalize(closure)
 	root := map[string]any{}
 	for _, f := range opts.DataFiles {
 		raw, err := os.ReadFile(f)
@@ -168,7 +175,7 @@ func buildStore(opts Options) (storage.Store, error) {
 		}
 	}
 	root["tokencheck"] = map[string]any{"catalog": catalog, "config": normalize(opts.Config.Settings)}
-	return inmem.NewFromObjectWithOpts(root, inmem.OptRoundTripOnWrite(false)), nil
+	return inmem.NewFromObjectWithOpts(root, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true)), nil
 }
 
 func validateSettings(s map[string]any) error {
@@ -254,7 +261,7 @@ feed:
 }
 
 func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string) ([]Finding, error) {
-	input, err := e.input(t, nowText)
+	input, err := e.input(t, now, nowText)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", t.ID, err)
 	}
@@ -361,23 +368,41 @@ func (e *Engine) applyWaivers(fs []Finding, now time.Time) []Finding {
 
 // input builds the policy input: the token with derived facts filled in, the clock, and facts
 // derived in Go so rules stay cheap look-ups.
-func (e *Engine) input(t *facts.Token, nowText string) (ast.Value, error) {
+func (e *Engine) input(t *facts.Token, now time.Time, nowText string) (ast.Value, error) {
 	tok := *t
 	if len(tok.Scopes) > 0 && len(tok.ScopesEffective) == 0 {
 		tok.ScopesEffective = e.catalog.EffectiveScopes(tok.Scopes)
 	}
-	doc := map[string]any{
-		"token": tok,
-		"now":   nowText,
+	// Facts derived in Go, so rules are look-ups: the clock and the token's times in nanoseconds
+	// (what lib.now_ns and lib.ts would otherwise parse once per rule), and a classic token's
+	// least-privilege replacement.
+	ns := ast.NewObject()
+	for _, f := range []struct {
+		name string
+		at   *time.Time
+	}{{"created_at", tok.CreatedAt}, {"expires_at", tok.ExpiresAt}, {"last_used_at", tok.LastUsedAt}} {
+		if f.at != nil {
+			ns.Insert(ast.InternedTerm(f.name), ast.NewTerm(ast.Number(strconv.FormatInt(f.at.UnixNano(), 10))))
+		}
 	}
+	derived := ast.NewObject(
+		ast.Item(ast.InternedTerm("now_ns"), ast.NewTerm(ast.Number(strconv.FormatInt(now.UnixNano(), 10)))),
+		ast.Item(ast.InternedTerm("ns"), ast.NewTerm(ns)),
+	)
 	if tok.Type == facts.TypeClassic {
-		doc["derived"] = map[string]any{"replacement": e.replacement(&tok)}
+		r := e.replacement(&tok)
+		perms, _ := r["permissions"].(map[string]string)
+		link, _ := r["link"].(string)
+		derived.Insert(ast.InternedTerm("replacement"), ast.ObjectTerm(
+			ast.Item(ast.InternedTerm("permissions"), stringMapTerm(perms)),
+			ast.Item(ast.InternedTerm("link"), ast.StringTerm(link)),
+		))
 	}
-	v, err := toJSONValue(doc)
-	if err != nil {
-		return nil, err
-	}
-	return ast.InterfaceToValue(v)
+	return ast.NewObject(
+		ast.Item(ast.InternedTerm("token"), tokenTerm(&tok)),
+		ast.Item(ast.InternedTerm("now"), ast.StringTerm(nowText)),
+		ast.Item(ast.InternedTerm("derived"), ast.NewTerm(derived)),
+	), nil
 }
 
 // replacement is the least-privilege fine-grained token that would do a classic token's work, and

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tokencheck/tokencheck/engine/collect"
+	"github.com/tokencheck/tokencheck/engine/facts"
 )
 
 type checkOptions struct {
@@ -35,6 +36,8 @@ func checkRun(cmd *cobra.Command, opts *checkOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	res := collect.Files(ctx, opts.Paths, j.catalog, j.now)
-	return j.finish(ctx, res.Tokens, res.Errors, nil)
+	res := collect.Stream(ctx, opts.Paths, j.catalog, j.now, 0, func(batch []facts.Token) error {
+		return j.add(ctx, batch)
+	})
+	return j.conclude(res.Errors, nil)
 }

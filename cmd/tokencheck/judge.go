@@ -63,6 +63,8 @@ type judge struct {
 	errors   []string
 	outputs  []output
 	baseline engine.Baseline
+	findings []engine.Finding // of every token added so far
+	tokens   []report.Token   // what the report shows of them
 	// augment, when set, adds a command's own parts to the report once findings are known.
 	augment func(*report.Report)
 }
@@ -150,19 +152,42 @@ func (j *judge) fail(format string, args ...any) {
 	j.errors = append(j.errors, fmt.Sprintf(format, args...))
 }
 
-// finish evaluates the tokens, writes the report and returns the exit code error (nil for 0).
-func (j *judge) finish(ctx context.Context, tokens []facts.Token, inputErrs []error, incomplete []report.Incomplete) error {
-	for _, err := range inputErrs {
-		j.fail("%v", err)
-	}
+// add judges a batch of tokens and keeps what the report needs of them, not the tokens: a large
+// input is judged in bounded memory.
+func (j *judge) add(ctx context.Context, tokens []facts.Token) error {
 	findings, err := j.engine.Evaluate(ctx, tokens, j.now)
 	if err != nil {
 		return err
 	}
+	j.findings = append(j.findings, findings...)
+	for _, t := range tokens {
+		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, Source: t.Source.Kind, LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
+		if t.Source.File != "" {
+			rt.Location = &engine.Location{File: t.Source.File, Line: t.Source.Line}
+		}
+		j.tokens = append(j.tokens, rt)
+	}
+	return nil
+}
+
+// finish judges the tokens, writes the report and returns the exit code error (nil for 0).
+func (j *judge) finish(ctx context.Context, tokens []facts.Token, inputErrs []error, incomplete []report.Incomplete) error {
+	if err := j.add(ctx, tokens); err != nil {
+		return err
+	}
+	return j.conclude(inputErrs, incomplete)
+}
+
+// conclude writes the report of everything added and returns the exit code error (nil for 0).
+func (j *judge) conclude(inputErrs []error, incomplete []report.Incomplete) error {
+	for _, err := range inputErrs {
+		j.fail("%v", err)
+	}
+	findings := j.findings
 	r := &report.Report{
 		Tool: "tokencheck", Version: version, Now: j.now.Format(time.RFC3339), FailOn: j.failOn,
 		Findings: findings, Errors: j.errors, Incomplete: incomplete, Rules: j.engine.Rules(),
-		SourceRoot: repoRoot(),
+		SourceRoot: repoRoot(), Tokens: j.tokens,
 	}
 	if j.baseline != nil {
 		j.baseline.Apply(r.Findings)
@@ -178,13 +203,6 @@ func (j *judge) finish(ctx context.Context, tokens []facts.Token, inputErrs []er
 	}
 	if j.augment != nil {
 		j.augment(r)
-	}
-	for _, t := range tokens {
-		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, Source: t.Source.Kind, LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
-		if t.Source.File != "" {
-			rt.Location = &engine.Location{File: t.Source.File, Line: t.Source.Line}
-		}
-		r.Tokens = append(r.Tokens, rt)
 	}
 	r.Summarize()
 	if err := j.write(r); err != nil {

@@ -35,7 +35,27 @@ var inventoryMarker = regexp.MustCompile(`(?m)^\s*"?tokens"?\s*:`)
 // inventories, facts documents and template links in any other text file. A bad file is reported and
 // the rest are still read. now is the time a template link's token would be created.
 func Files(ctx context.Context, paths []string, cat *facts.Catalog, now time.Time) Result {
+	var tokens []facts.Token
+	res := Stream(ctx, paths, cat, now, 0, func(batch []facts.Token) error {
+		tokens = append(tokens, batch...)
+		return nil
+	})
+	res.Tokens = tokens
+	return res
+}
+
+// DefaultBatch is how many tokens Stream hands over at a time.
+const DefaultBatch = 2048
+
+// Stream is Files without holding every token: tokens reach sink in batches of at most batch (0:
+// DefaultBatch), in input order, each id once, so a large facts document is judged in bounded
+// memory. Result.Tokens stays empty; an error from sink stops the walk.
+func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Time, batch int, sink func([]facts.Token) error) Result {
+	if batch <= 0 {
+		batch = DefaultBatch
+	}
 	var res Result
+	b := &batcher{size: batch, sink: sink, first: map[string]facts.Source{}}
 	for _, p := range paths {
 		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -55,17 +75,20 @@ func Files(ctx context.Context, paths []string, cat *facts.Catalog, now time.Tim
 				return nil
 			}
 			res.Files++
-			tokens, errs := File(path, cat, now)
-			res.Tokens = append(res.Tokens, tokens...)
+			errs := streamFile(path, cat, now, b.add)
 			res.Errors = append(res.Errors, errs...)
-			return nil
+			return b.err
 		})
 		if err != nil {
 			res.Errors = append(res.Errors, fmt.Errorf("reading %s stopped: %w", p, err))
 			break
 		}
 	}
-	res.Tokens, res.Errors = dedupe(res.Tokens, res.Errors)
+	b.flush()
+	if b.err != nil && !errors.Is(b.err, ctx.Err()) {
+		res.Errors = append(res.Errors, b.err)
+	}
+	res.Errors = append(res.Errors, b.dups...)
 	sort.SliceStable(res.Errors, func(i, j int) bool {
 		a, aok := res.Errors[i].(*InputError)
 		b, bok := res.Errors[j].(*InputError)
@@ -80,12 +103,63 @@ func Files(ctx context.Context, paths []string, cat *facts.Catalog, now time.Tim
 	return res
 }
 
+// batcher gathers tokens into batches for a sink, keeping the first token of each id and reporting
+// the later ones where they stand.
+type batcher struct {
+	size  int
+	sink  func([]facts.Token) error
+	buf   []facts.Token
+	first map[string]facts.Source
+	dups  []error
+	err   error
+}
+
+func (b *batcher) add(t facts.Token) {
+	if prev, dup := b.first[t.ID]; dup {
+		b.dups = append(b.dups, inputErr(t.Source.File, t.Source.Line, "duplicate token id %q (first declared at %s:%d)", t.ID, prev.File, prev.Line))
+		return
+	}
+	b.first[t.ID] = facts.Source{File: t.Source.File, Line: t.Source.Line}
+	b.buf = append(b.buf, t)
+	if len(b.buf) >= b.size {
+		b.flush()
+	}
+}
+
+func (b *batcher) flush() {
+	if len(b.buf) == 0 || b.err != nil {
+		return
+	}
+	b.err = b.sink(b.buf)
+	b.buf = nil
+}
+
+// streamFile collects one file's tokens into emit; facts documents are decoded token by token.
+func streamFile(path string, cat *facts.Catalog, now time.Time, emit func(facts.Token)) []error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return []error{&InputError{File: path, Msg: unwrapPathError(err)}}
+	}
+	if strings.ToLower(filepath.Ext(path)) == ".json" && schemaFirst(raw) {
+		return streamFactsDocument(filepath.ToSlash(path), raw, emit)
+	}
+	tokens, errs := fileTokens(path, raw, cat, now)
+	for _, t := range tokens {
+		emit(t)
+	}
+	return errs
+}
+
 // File collects the token facts of one file.
 func File(path string, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, []error{&InputError{File: path, Msg: unwrapPathError(err)}}
 	}
+	return fileTokens(path, raw, cat, now)
+}
+
+func fileTokens(path string, raw []byte, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
 	name := filepath.ToSlash(path)
 	if bytes.IndexByte(raw[:min(len(raw), 8000)], 0) >= 0 {
 		return nil, nil // binary
@@ -163,6 +237,76 @@ func FactsDocument(file string, raw []byte) ([]facts.Token, []error) {
 	return out, errs
 }
 
+// schemaFirst reports whether raw is a JSON object whose first key is "schema", as scan and audit
+// write facts documents: those are decoded as a stream. Other facts documents are read whole.
+func schemaFirst(raw []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	k, err := dec.Token()
+	return err == nil && k == "schema"
+}
+
+// streamFactsDocument decodes a facts document one token at a time, with the same strictness as
+// FactsDocument: unknown fields, a wrong schema and tokens without id are errors at their line.
+func streamFactsDocument(file string, raw []byte, emit func(facts.Token)) []error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	fail := func(err error) []error { return []error{jsonError(file, raw, err)} }
+	lineAt := func(off int64) int { return 1 + bytes.Count(raw[:min(int(off), len(raw))], []byte("\n")) }
+	if _, err := dec.Token(); err != nil { // {
+		return fail(err)
+	}
+	var errs []error
+	schemaSeen, tokensSeen := false, false
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return append(errs, fail(err)...)
+		}
+		switch key {
+		case "schema":
+			var schema string
+			if err := dec.Decode(&schema); err != nil {
+				return append(errs, fail(err)...)
+			}
+			if schema != facts.Schema {
+				return append(errs, inputErr(file, 1, "facts schema %q is not %q", schema, facts.Schema))
+			}
+			schemaSeen = true
+		case "tokens":
+			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+				return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: tokens is not a list"))
+			}
+			tokensSeen = true
+			for i := 1; dec.More(); i++ {
+				var t facts.Token
+				if err := dec.Decode(&t); err != nil {
+					return append(errs, fail(err)...)
+				}
+				if t.ID == "" {
+					errs = append(errs, inputErr(file, lineAt(dec.InputOffset()), "token #%d has no id", i))
+					continue
+				}
+				if t.Source.Kind == "" {
+					t.Source = facts.Source{Kind: facts.SourceFacts, File: file}
+				}
+				emit(t)
+			}
+			if _, err := dec.Token(); err != nil { // ]
+				return append(errs, fail(err)...)
+			}
+		default:
+			return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: unknown field %q", key))
+		}
+	}
+	if !schemaSeen || !tokensSeen {
+		errs = append(errs, inputErr(file, 1, "facts document without schema or tokens"))
+	}
+	return errs
+}
+
 func isFactsDocument(raw []byte) bool {
 	var probe struct {
 		Schema *string `json:"schema"`
@@ -225,19 +369,4 @@ func unwrapPathError(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
-}
-
-// dedupe keeps the first token of each id and reports the later ones where they stand.
-func dedupe(tokens []facts.Token, errs []error) ([]facts.Token, []error) {
-	first := map[string]facts.Token{}
-	out := tokens[:0]
-	for _, t := range tokens {
-		if prev, dup := first[t.ID]; dup {
-			errs = append(errs, inputErr(t.Source.File, t.Source.Line, "duplicate token id %q (first declared at %s:%d)", t.ID, prev.Source.File, prev.Source.Line))
-			continue
-		}
-		first[t.ID] = t
-		out = append(out, t)
-	}
-	return out, errs
 }

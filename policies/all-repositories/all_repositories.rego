@@ -15,7 +15,7 @@ package tokencheck.rules["all-repositories"]
 import data.tokencheck.lib
 
 deny contains f if {
+	input.token.repository_selection == "all" # on input directly: indexed
 	lib.is_fine_grained
-	lib.token.repository_selection == "all"
 	f := {"msg": sprintf("token can access all repositories of %s", [object.get(lib.token, "resource_owner", "its resource owner")])}
 }

@@ -1,0 +1,275 @@
+// Command compare is tokencheck's benchmark harness: it generates token facts (a realistic mix of
+// classic and fine-grained tokens), judges them with tokencheck, with `conftest test` and with
+// `opa eval` running the same Rego rules on the same facts, and with a hand-written Go floor of a
+// few representative rules, then prints medians, ratios and peak RSS and writes bench/results.md.
+//
+//	go run ./bench/compare            # full: 1, 10, 1k, 10k, 100k tokens (a few minutes)
+//	QUICK=1 go run ./bench/compare    # 1, 10, 1k tokens, fewer runs (under a minute)
+//
+// conftest and opa are installed with `go install` into bench/.bin on first use, at the versions
+// below; the build is not timed.
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/facts"
+)
+
+const (
+	conftestPkg = "github.com/open-policy-agent/conftest@v0.71.1"
+	opaPkg      = "github.com/open-policy-agent/opa@v1.22.2"
+	nowText     = "2026-11-22T00:00:00Z"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, "compare:", err)
+		os.Exit(1)
+	}
+}
+
+type sample struct {
+	wall time.Duration
+	rss  int64 // KiB
+}
+
+type row struct {
+	name   string
+	tokens int
+	tools  map[string][]sample
+}
+
+func run(ctx context.Context) error {
+	quick := os.Getenv("QUICK") != ""
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	out := filepath.Join(root, "bench", "out")
+	bin := filepath.Join(root, "bench", ".bin")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	start := time.Now()
+	fmt.Fprintln(os.Stderr, "building tokencheck; installing conftest and opa into bench/.bin if missing ...")
+	tokencheck := filepath.Join(bin, "tokencheck")
+	if err := goCmd(ctx, root, nil, "build", "-o", tokencheck, "./cmd/tokencheck"); err != nil {
+		return err
+	}
+	for _, pkg := range []string{conftestPkg, opaPkg} {
+		name := strings.Split(filepath.Base(strings.Split(pkg, "@")[0]), "/")[0]
+		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
+			if err := goCmd(ctx, root, []string{"GOBIN=" + bin}, "install", pkg); err != nil {
+				return err
+			}
+		}
+	}
+	cat, err := facts.LoadCatalog()
+	if err != nil {
+		return err
+	}
+	if err := writeOPAFixtures(out, cat); err != nil {
+		return err
+	}
+
+	sizes := []int{1, 10, 1000, 10000, 100000}
+	runsFor := func(n int) int {
+		switch {
+		case n >= 100000:
+			return 3
+		case n >= 10000:
+			return 3
+		}
+		return 7
+	}
+	if quick {
+		sizes = []int{1, 10, 1000}
+		runsFor = func(int) int { return 3 }
+	}
+	var rows []row
+	var floorRate, engineRate float64
+	for _, n := range sizes {
+		tokens := generate(n, 42)
+		factsFile := filepath.Join(out, fmt.Sprintf("facts-%d.json", n))
+		opaFile := filepath.Join(out, fmt.Sprintf("opa-%d.json", n))
+		if err := writeFacts(factsFile, tokens); err != nil {
+			return err
+		}
+		if err := writeOPAInput(opaFile, tokens, cat); err != nil {
+			return err
+		}
+		r := row{name: fmt.Sprintf("%d token(s) in one file", n), tokens: n, tools: map[string][]sample{}}
+		if n == 10 {
+			r.name = "10 tokens in one file (CI gate)"
+		}
+		cmds := map[string][]string{
+			"tokencheck": {tokencheck, "check", "--now", nowText, factsFile},
+			"conftest":   {filepath.Join(bin, "conftest"), "test", "--no-color", "--policy", filepath.Join(out, "policy"), "--data", filepath.Join(out, "data"), opaFile},
+			"opa eval":   {filepath.Join(bin, "opa"), "eval", "--format", "pretty", "-d", filepath.Join(out, "policy"), "-d", filepath.Join(out, "data"), "-i", opaFile, "data.bench.findings"},
+		}
+		for i := 0; i < runsFor(n); i++ {
+			for _, tool := range []string{"tokencheck", "conftest", "opa eval"} {
+				s, err := measure(ctx, cmds[tool])
+				if err != nil {
+					return fmt.Errorf("%s on %d tokens: %w", tool, n, err)
+				}
+				r.tools[tool] = append(r.tools[tool], s)
+			}
+		}
+		rows = append(rows, r)
+		fmt.Fprintf(os.Stderr, "%-34s tokencheck %8s  conftest %8s  opa eval %8s\n", r.name,
+			median(r.tools["tokencheck"]).wall.Round(time.Millisecond), median(r.tools["conftest"]).wall.Round(time.Millisecond), median(r.tools["opa eval"]).wall.Round(time.Millisecond))
+		if n == sizes[len(sizes)-1] {
+			floorRate, engineRate, err = inProcess(ctx, tokens, cat, runsFor(n))
+			if err != nil {
+				return err
+			}
+		}
+	}
+	// The shape of many small files: 1,000 files of one token each.
+	if !quick {
+		dir := filepath.Join(out, "files-1000")
+		opaDir := filepath.Join(out, "opa-files-1000")
+		os.RemoveAll(dir)
+		os.RemoveAll(opaDir)
+		os.MkdirAll(dir, 0o755)
+		os.MkdirAll(opaDir, 0o755)
+		tokens := generate(1000, 7)
+		for i := range tokens {
+			writeFacts(filepath.Join(dir, fmt.Sprintf("t%04d.json", i)), tokens[i:i+1])
+			writeOPAInput(filepath.Join(opaDir, fmt.Sprintf("t%04d.json", i)), tokens[i:i+1], cat)
+		}
+		r := row{name: "1,000 tokens in 1,000 files", tokens: 1000, tools: map[string][]sample{}}
+		cmds := map[string][]string{
+			"tokencheck": {tokencheck, "check", "--now", nowText, dir},
+			"conftest":   {filepath.Join(bin, "conftest"), "test", "--no-color", "--policy", filepath.Join(out, "policy"), "--data", filepath.Join(out, "data"), opaDir},
+		}
+		for i := 0; i < 3; i++ {
+			for _, tool := range []string{"tokencheck", "conftest"} {
+				s, err := measure(ctx, cmds[tool])
+				if err != nil {
+					return fmt.Errorf("%s on 1,000 files: %w", tool, err)
+				}
+				r.tools[tool] = append(r.tools[tool], s)
+			}
+		}
+		rows = append(rows, r)
+	}
+	report := render(rows, floorRate, engineRate, sizes[len(sizes)-1], quick, time.Since(start))
+	fmt.Print(report)
+	if !quick {
+		return os.WriteFile(filepath.Join(root, "bench", "results.md"), []byte(report), 0o644)
+	}
+	return os.WriteFile(filepath.Join(out, "results-quick.md"), []byte(report), 0o644)
+}
+
+// measure runs a command once, discarding its output; exit codes 0 and 1 (findings) are success.
+func measure(ctx context.Context, argv []string) (sample, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 1 {
+		err = nil
+	}
+	if err != nil {
+		return sample{}, fmt.Errorf("%v: %s", err, tail(stderr.String()))
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss
+	}
+	return sample{wall: wall, rss: rss}, nil
+}
+
+func tail(s string) string {
+	if len(s) > 400 {
+		return "…" + s[len(s)-400:]
+	}
+	return s
+}
+
+func median(ss []sample) sample {
+	if len(ss) == 0 {
+		return sample{}
+	}
+	w := make([]sample, len(ss))
+	copy(w, ss)
+	sort.Slice(w, func(i, j int) bool { return w[i].wall < w[j].wall })
+	m := w[len(w)/2]
+	var maxRSS int64
+	for _, s := range ss {
+		maxRSS = max(maxRSS, s.rss)
+	}
+	m.rss = maxRSS
+	return m
+}
+
+// inProcess measures the engine alone (compiled once, facts in memory) and the Go floor on the
+// same tokens, best of runs.
+func inProcess(ctx context.Context, tokens []facts.Token, cat *facts.Catalog, runs int) (floor, eng float64, err error) {
+	cfg, err := engine.DefaultConfig()
+	if err != nil {
+		return 0, 0, err
+	}
+	e, err := engine.New(ctx, engine.Options{Config: cfg, Catalog: cat})
+	if err != nil {
+		return 0, 0, err
+	}
+	now, _ := time.Parse(time.RFC3339, nowText)
+	bestEngine, bestFloor := time.Duration(1<<62), time.Duration(1<<62)
+	for i := 0; i < runs; i++ {
+		start := time.Now()
+		if _, err := e.Evaluate(ctx, tokens, now); err != nil {
+			return 0, 0, err
+		}
+		bestEngine = min(bestEngine, time.Since(start))
+		start = time.Now()
+		n := goFloor(tokens, cat, now)
+		bestFloor = min(bestFloor, time.Since(start))
+		if n == 0 {
+			return 0, 0, fmt.Errorf("the Go floor found nothing")
+		}
+	}
+	return float64(len(tokens)) / bestFloor.Seconds(), float64(len(tokens)) / bestEngine.Seconds(), nil
+}
+
+func goCmd(ctx context.Context, dir string, env []string, args ...string) error {
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("run from inside the tokencheck module")
+		}
+		dir = parent
+	}
+}
+
