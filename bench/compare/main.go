@@ -272,4 +272,3 @@ func repoRoot() (string, error) {
 		dir = parent
 	}
 }
-
