@@ -131,7 +131,7 @@ func mainModule(rules []Rule, disabled map[string]bool) *ast.Module {
 		if disabled[r.ID] || r.path == nil {
 			continue
 		}
-		for _, level := range []string{LevelDeny, LevelWarn} {
+		for _, level := range r.levels { // only the sets the package defines: no empty look-ups per token
 			fmt.Fprintf(&b, "findings contains {\"rule\": %q, \"level\": %q, \"f\": f} if {\n\tsome f in %s.%s\n}\n\n", r.ID, level, r.path, level)
 		}
 	}

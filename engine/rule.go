@@ -21,6 +21,7 @@ type Rule struct {
 	File        string     `json:"file"`
 	Builtin     bool       `json:"builtin"`
 	path        ast.Ref
+	levels      []string // deny and/or warn: the sets the package defines
 }
 
 // Resource is a documentation link of a rule.
@@ -61,6 +62,14 @@ func ruleFromModule(m *ast.Module, builtin bool) (Rule, bool, error) {
 		File:        loc.File,
 		Builtin:     builtin,
 		path:        path,
+	}
+	for _, level := range []string{LevelDeny, LevelWarn} {
+		for _, rule := range m.Rules {
+			if ref := rule.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(ast.Var(level)) == 0 {
+				r.levels = append(r.levels, level)
+				break
+			}
+		}
 	}
 	for _, rr := range ann.RelatedResources {
 		if rr.Ref.String() != "" {

@@ -25,11 +25,11 @@ import data.tokencheck.lib
 deny contains f if {
 	input.token.type == "classic" # on input directly: the rule index skips this rule for other tokens
 	lib.known("scopes")
-	not lib.token.classic_reason
+	not input.token.classic_reason
 	not uses_classic_only_scope
 	f := {
 		"msg": sprintf("classic token with scopes [%s]; a fine-grained token with %s would do%s", [
-			lib.join_sorted(object.get(lib.token, "scopes", [])),
+			lib.join_sorted(object.get(input.token, "scopes", [])),
 			replacement_text,
 			without_equivalent_text,
 		]),
@@ -38,8 +38,8 @@ deny contains f if {
 }
 
 uses_classic_only_scope if {
-	some scope in object.get(lib.token, "scopes", [])
-	scope in lib.catalog.classic_only_scopes
+	some scope in object.get(input.token, "scopes", [])
+	scope in data.tokencheck.catalog.classic_only_scopes
 }
 
 replacement_text := "only metadata:read" if count(object.get(input.derived.replacement, "permissions", {})) == 0
@@ -53,6 +53,6 @@ without_equivalent_text := "" if {
 } else := sprintf(" (no fine-grained equivalent for %s)", [lib.join_sorted(missing)])
 
 missing contains scope if {
-	some scope in object.get(lib.token, "scopes", [])
-	scope in lib.catalog.no_fine_grained_equivalent
+	some scope in object.get(input.token, "scopes", [])
+	scope in data.tokencheck.catalog.no_fine_grained_equivalent
 }

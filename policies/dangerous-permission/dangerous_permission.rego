@@ -20,7 +20,7 @@ import data.tokencheck.lib
 
 deny contains f if {
 	some name, level in lib.permissions
-	name in lib.config.dangerous_permissions
+	name in data.tokencheck.config.dangerous_permissions
 	lib.level_at_least(level, "write")
 	f := {"msg": sprintf("dangerous permission %s:%s", [name, level])}
 }

@@ -19,12 +19,12 @@ package tokencheck.rules["dangerous-scope"]
 import data.tokencheck.lib
 
 deny contains f if {
-	some scope in object.get(lib.token, "scopes", [])
-	hits := {d | some d in lib.implied({scope}); lib.config.dangerous_scopes[d]}
+	some scope in object.get(input.token, "scopes", [])
+	hits := {d | some d in lib.implied({scope}); data.tokencheck.config.dangerous_scopes[d]}
 	count(hits) > 0
 	f := {
 		"msg": message(scope, hits),
-		"severity": lib.max_severity({lib.config.dangerous_scopes[d] | some d in hits}),
+		"severity": lib.max_severity({data.tokencheck.config.dangerous_scopes[d] | some d in hits}),
 	}
 }
 

@@ -16,7 +16,7 @@ package tokencheck.rules["excess-permission"]
 
 import data.tokencheck.lib
 
-needs := object.get(lib.token, "needs", {})
+needs := object.get(input.token, "needs", {})
 
 beyond_need(name, level) if {
 	not lib.implicit(name, level)
@@ -24,25 +24,25 @@ beyond_need(name, level) if {
 }
 
 deny contains f if {
-	lib.token.needs
+	input.token.needs
 	some name, level in lib.permissions
 	beyond_need(name, level)
 	f := {"msg": sprintf("%s:%s granted, need is %s", [name, level, object.get(needs, name, "none")])}
 }
 
 deny contains f if {
-	lib.token.needs_scopes
-	needed := lib.implied({s | some s in lib.token.needs_scopes})
-	some scope in object.get(lib.token, "scopes", [])
+	input.token.needs_scopes
+	needed := lib.implied({s | some s in input.token.needs_scopes})
+	some scope in object.get(input.token, "scopes", [])
 	not scope in needed
-	f := {"msg": sprintf("scope %s granted, not among the needed scopes [%s]", [scope, lib.join_sorted(lib.token.needs_scopes)])}
+	f := {"msg": sprintf("scope %s granted, not among the needed scopes [%s]", [scope, lib.join_sorted(input.token.needs_scopes)])}
 }
 
 deny contains f if {
-	lib.token.needs
-	some scope in object.get(lib.token, "scopes", [])
+	input.token.needs
+	some scope in object.get(input.token, "scopes", [])
 	excess := {sprintf("%s:%s", [name, level]) |
-		some name, level in lib.catalog.classic_to_fine_grained[scope]
+		some name, level in data.tokencheck.catalog.classic_to_fine_grained[scope]
 		beyond_need(name, level)
 	}
 	count(excess) > 0

@@ -17,6 +17,6 @@ deny contains f if {
 	expires := lib.ts("expires_at")
 	expires > lib.now_ns
 	left := expires - lib.now_ns
-	left <= lib.config.expiring_soon_days * lib.day_ns
+	left <= data.tokencheck.config.expiring_soon_days * lib.day_ns
 	f := {"msg": sprintf("token expires on %s, in %d days", [lib.date("expires_at"), lib.days(left)])}
 }

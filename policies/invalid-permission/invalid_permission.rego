@@ -22,12 +22,12 @@ deny contains f if {
 }
 
 accepted(name, level) if {
-	some group, perms in lib.catalog.permissions
+	some group, perms in data.tokencheck.catalog.permissions
 	level in perms[name]
 }
 
 defined(name) if {
-	some perms in lib.catalog.permissions
+	some perms in data.tokencheck.catalog.permissions
 	perms[name]
 }
 
@@ -35,4 +35,4 @@ message(name, level) := sprintf("unknown permission %s", [name]) if not defined(
 
 message(name, level) := sprintf("permission %s does not accept level %s (accepts %s)", [name, level, concat(", ", levels(name))]) if defined(name)
 
-levels(name) := [l | some perms in lib.catalog.permissions; some l in perms[name]]
+levels(name) := [l | some perms in data.tokencheck.catalog.permissions; some l in perms[name]]

@@ -16,10 +16,10 @@ import data.tokencheck.lib
 
 deny contains f if {
 	lifetime := lib.days(lib.ts("expires_at") - start)
-	lifetime > lib.config.max_lifetime_days
-	f := {"msg": sprintf("lifetime of %d days exceeds the maximum of %d", [lifetime, lib.config.max_lifetime_days])}
+	lifetime > data.tokencheck.config.max_lifetime_days
+	f := {"msg": sprintf("lifetime of %d days exceeds the maximum of %d", [lifetime, data.tokencheck.config.max_lifetime_days])}
 }
 
 start := lib.ts("created_at")
 
-start := lib.now_ns if not lib.token.created_at
+start := lib.now_ns if not input.token.created_at

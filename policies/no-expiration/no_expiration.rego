@@ -17,7 +17,7 @@ package tokencheck.rules["no-expiration"]
 import data.tokencheck.lib
 
 deny contains f if {
+	not input.token.expires_at
 	lib.known("expires_at")
-	not lib.token.expires_at
 	f := {"msg": "token has no expiry date"}
 }

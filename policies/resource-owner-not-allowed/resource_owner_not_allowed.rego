@@ -15,8 +15,8 @@ package tokencheck.rules["resource-owner-not-allowed"]
 import data.tokencheck.lib
 
 deny contains f if {
-	count(lib.config.allowed_resource_owners) > 0
-	owner := lib.token.resource_owner
-	not lower(owner) in {lower(o) | some o in lib.config.allowed_resource_owners}
-	f := {"msg": sprintf("resource owner %s is not among the allowed owners [%s]", [owner, lib.join_sorted(lib.config.allowed_resource_owners)])}
+	count(data.tokencheck.config.allowed_resource_owners) > 0
+	owner := input.token.resource_owner
+	not lower(owner) in {lower(o) | some o in data.tokencheck.config.allowed_resource_owners}
+	f := {"msg": sprintf("resource owner %s is not among the allowed owners [%s]", [owner, lib.join_sorted(data.tokencheck.config.allowed_resource_owners)])}
 }

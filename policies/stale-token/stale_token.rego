@@ -16,6 +16,6 @@ import data.tokencheck.lib
 
 deny contains f if {
 	idle := lib.days(lib.now_ns - lib.ts("last_used_at"))
-	idle > lib.config.stale_after_days
+	idle > data.tokencheck.config.stale_after_days
 	f := {"msg": sprintf("token last used on %s, %d days ago", [lib.date("last_used_at"), idle])}
 }

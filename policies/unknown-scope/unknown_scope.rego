@@ -15,7 +15,7 @@ package tokencheck.rules["unknown-scope"]
 import data.tokencheck.lib
 
 deny contains f if {
-	some scope in array.concat(object.get(lib.token, "scopes", []), object.get(lib.token, "needs_scopes", []))
-	not lib.catalog.scopes[scope]
+	some scope in array.concat(object.get(input.token, "scopes", []), object.get(input.token, "needs_scopes", []))
+	not data.tokencheck.catalog.scopes[scope]
 	f := {"msg": sprintf("unknown scope %s", [scope])}
 }
