@@ -3,7 +3,11 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,5 +183,52 @@ func BenchmarkEvaluate(b *testing.B) {
 func BenchmarkCompile(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		newTestEngine(b, Config{})
+	}
+}
+
+// A user rule may define deny, warn or both; each set it defines is gathered, with its level.
+func TestUserRuleLevels(t *testing.T) {
+	dir := t.TempDir()
+	rule := `# METADATA
+# title: Tokens should have a name
+# description: A token without a name is hard to find on the settings page.
+# custom:
+#   id: unnamed-token
+#   severity: medium
+#   remediation: Name the token.
+package tokencheck.rules["unnamed-token"]
+
+warn contains {"msg": "token has no name"} if not input.token.name
+
+deny contains {"msg": "classic token has no name"} if {
+	not input.token.name
+	input.token.type == "classic"
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "unnamed.rego"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := facts.LoadCatalog()
+	e, err := New(context.Background(), Options{Catalog: cat, PolicyDirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, err := e.Evaluate(context.Background(), []facts.Token{
+		{ID: "a", Type: facts.TypeClassic, Scopes: []string{"repo"}},
+		{ID: "b", Type: facts.TypeFineGrained, Name: "named"},
+	}, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range fs {
+		if f.Rule == "unnamed-token" {
+			got = append(got, f.Token+" "+f.Level+" "+f.Message+" "+fmt.Sprint(f.Fails("low")))
+		}
+	}
+	sort.Strings(got)
+	want := "a deny classic token has no name true|a warn token has no name false"
+	if strings.Join(got, "|") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, "|"), want)
 	}
 }
