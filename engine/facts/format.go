@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash/crc32"
-	"regexp"
 	"strings"
 )
 
@@ -20,11 +19,25 @@ var prefixTypes = []struct{ prefix, typ string }{
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-var (
-	shortBody       = regexp.MustCompile(`^[A-Za-z0-9]{36}$`)
-	fineGrainedBody = regexp.MustCompile(`^[A-Za-z0-9_]{82,244}$`)
-	legacyToken     = regexp.MustCompile(`^[0-9a-f]{40}$`)
-)
+// Token body shapes, checked by hand: a compiled {82,244} repetition costs start-up time.
+func shortBody(s string) bool {
+	return len(s) == 36 && allOf(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+}
+
+func fineGrainedBody(s string) bool {
+	return len(s) >= 82 && len(s) <= 244 && allOf(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+}
+
+func legacyToken(s string) bool { return len(s) == 40 && allOf(s, "0123456789abcdef") }
+
+func allOf(s, alphabet string) bool {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(alphabet, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // TypeOf names a token's type from its prefix; unknown when no known prefix matches.
 func TypeOf(value string) string {
@@ -47,12 +60,12 @@ func CheckFormat(value string) error {
 		}
 		body := value[len(p.prefix):]
 		if p.typ == TypeFineGrained {
-			if !fineGrainedBody.MatchString(body) {
+			if !fineGrainedBody(body) {
 				return fmt.Errorf("malformed %s token (ending %s): expected at least 82 characters of [A-Za-z0-9_] after %q", p.typ, LastFour(value), p.prefix)
 			}
 			return nil
 		}
-		if !shortBody.MatchString(body) {
+		if !shortBody(body) {
 			return fmt.Errorf("malformed %s token (ending %s): expected 36 characters of [A-Za-z0-9] after %q", p.typ, LastFour(value), p.prefix)
 		}
 		if Checksum(body[:30]) != body[30:] {
@@ -60,7 +73,7 @@ func CheckFormat(value string) error {
 		}
 		return nil
 	}
-	if legacyToken.MatchString(value) {
+	if legacyToken(value) {
 		return nil // a token issued before 2021: 40 hex digits, no prefix, type unknown
 	}
 	return fmt.Errorf("unrecognised token format (ending %s): no known GitHub token prefix and not a 40-hex-digit legacy token", LastFour(value))
