@@ -26,8 +26,12 @@ lint:
 demo: build
 	-./$(BIN) check --now $(DEMO_NOW) fixtures/inventory
 
+# Go benchmarks (tokens/s, compile time, per-rule cost, scan, audit), then the comparison with
+# conftest and opa eval (bench/compare; results in bench/results.md). QUICK=1: one iteration of
+# each Go benchmark and the small workloads only.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem $(if $(QUICK),-benchtime 1x,) ./...
+	QUICK=$(QUICK) $(GO) run ./bench/compare
 
 fuzz:
 	$(GO) test ./engine/collect -run '^$$' -fuzz FuzzParseTemplateLink -fuzztime 30s

@@ -18,6 +18,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -99,46 +101,7 @@ func run(ctx context.Context) error {
 		runsFor = func(int) int { return 3 }
 	}
 	var rows []row
-	var floorRate, engineRate float64
-	for _, n := range sizes {
-		tokens := generate(n, 42)
-		factsFile := filepath.Join(out, fmt.Sprintf("facts-%d.json", n))
-		opaFile := filepath.Join(out, fmt.Sprintf("opa-%d.json", n))
-		if err := writeFacts(factsFile, tokens); err != nil {
-			return err
-		}
-		if err := writeOPAInput(opaFile, tokens, cat); err != nil {
-			return err
-		}
-		r := row{name: fmt.Sprintf("%d token(s) in one file", n), tokens: n, tools: map[string][]sample{}}
-		if n == 10 {
-			r.name = "10 tokens in one file (CI gate)"
-		}
-		cmds := map[string][]string{
-			"tokencheck": {tokencheck, "check", "--now", nowText, factsFile},
-			"conftest":   {filepath.Join(bin, "conftest"), "test", "--no-color", "--policy", filepath.Join(out, "policy"), "--data", filepath.Join(out, "data"), opaFile},
-			"opa eval":   {filepath.Join(bin, "opa"), "eval", "--format", "pretty", "-d", filepath.Join(out, "policy"), "-d", filepath.Join(out, "data"), "-i", opaFile, "data.bench.findings"},
-		}
-		for i := 0; i < runsFor(n); i++ {
-			for _, tool := range []string{"tokencheck", "conftest", "opa eval"} {
-				s, err := measure(ctx, cmds[tool])
-				if err != nil {
-					return fmt.Errorf("%s on %d tokens: %w", tool, n, err)
-				}
-				r.tools[tool] = append(r.tools[tool], s)
-			}
-		}
-		rows = append(rows, r)
-		fmt.Fprintf(os.Stderr, "%-34s tokencheck %8s  conftest %8s  opa eval %8s\n", r.name,
-			median(r.tools["tokencheck"]).wall.Round(time.Millisecond), median(r.tools["conftest"]).wall.Round(time.Millisecond), median(r.tools["opa eval"]).wall.Round(time.Millisecond))
-		if n == sizes[len(sizes)-1] {
-			floorRate, engineRate, err = inProcess(ctx, tokens, cat, runsFor(n))
-			if err != nil {
-				return err
-			}
-		}
-	}
-	// The shape of many small files: 1,000 files of one token each.
+	// The shape of many small files first: 1,000 files of one token each.
 	if !quick {
 		dir := filepath.Join(out, "files-1000")
 		opaDir := filepath.Join(out, "opa-files-1000")
@@ -148,26 +111,57 @@ func run(ctx context.Context) error {
 		os.MkdirAll(opaDir, 0o755)
 		tokens := generate(1000, 7)
 		for i := range tokens {
-			writeFacts(filepath.Join(dir, fmt.Sprintf("t%04d.json", i)), tokens[i:i+1])
-			writeOPAInput(filepath.Join(opaDir, fmt.Sprintf("t%04d.json", i)), tokens[i:i+1], cat)
+			if err := writeFacts(filepath.Join(dir, fmt.Sprintf("t%04d.json", i)), tokens[i:i+1]); err != nil {
+				return err
+			}
+			if err := writeOPAInput(filepath.Join(opaDir, fmt.Sprintf("t%04d.json", i)), tokens[i:i+1], cat); err != nil {
+				return err
+			}
 		}
 		r := row{name: "1,000 tokens in 1,000 files", tokens: 1000, tools: map[string][]sample{}}
 		cmds := map[string][]string{
 			"tokencheck": {tokencheck, "check", "--now", nowText, dir},
 			"conftest":   {filepath.Join(bin, "conftest"), "test", "--no-color", "--policy", filepath.Join(out, "policy"), "--data", filepath.Join(out, "data"), opaDir},
 		}
-		for i := 0; i < 3; i++ {
-			for _, tool := range []string{"tokencheck", "conftest"} {
-				s, err := measure(ctx, cmds[tool])
-				if err != nil {
-					return fmt.Errorf("%s on 1,000 files: %w", tool, err)
-				}
-				r.tools[tool] = append(r.tools[tool], s)
-			}
+		if err := measureRow(ctx, &r, cmds, []string{"tokencheck", "conftest"}, 3); err != nil {
+			return err
 		}
 		rows = append(rows, r)
 	}
-	report := render(rows, floorRate, engineRate, sizes[len(sizes)-1], quick, time.Since(start))
+	for _, n := range sizes {
+		factsFile := filepath.Join(out, fmt.Sprintf("facts-%d.json", n))
+		opaFile := filepath.Join(out, fmt.Sprintf("opa-%d.json", n))
+		tokens := generate(n, 42)
+		if err := writeFacts(factsFile, tokens); err != nil {
+			return err
+		}
+		if err := writeOPAInput(opaFile, tokens, cat); err != nil {
+			return err
+		}
+		tokens = nil
+		r := row{name: fmt.Sprintf("%d token(s) in one file", n), tokens: n, tools: map[string][]sample{}}
+		if n == 10 {
+			r.name = "10 tokens in one file (CI gate)"
+		}
+		cmds := map[string][]string{
+			"tokencheck": {tokencheck, "check", "--now", nowText, factsFile},
+			"conftest":   {filepath.Join(bin, "conftest"), "test", "--no-color", "--policy", filepath.Join(out, "policy"), "--data", filepath.Join(out, "data"), opaFile},
+			"opa eval":   {filepath.Join(bin, "opa"), "eval", "--format", "pretty", "-d", filepath.Join(out, "policy"), "-d", filepath.Join(out, "data"), "-i", opaFile, "data.bench.findings"},
+		}
+		if err := measureRow(ctx, &r, cmds, []string{"tokencheck", "conftest", "opa eval"}, runsFor(n)); err != nil {
+			return err
+		}
+		rows = append(rows, r)
+		fmt.Fprintf(os.Stderr, "%-34s tokencheck %8s  conftest %8s  opa eval %8s\n", r.name,
+			median(r.tools["tokencheck"]).wall.Round(time.Millisecond), median(r.tools["conftest"]).wall.Round(time.Millisecond), median(r.tools["opa eval"]).wall.Round(time.Millisecond))
+	}
+	// In process last, so the harness's own memory never inflates a child's peak RSS.
+	largest := sizes[len(sizes)-1]
+	floorRate, engineRate, err := inProcess(ctx, generate(largest, 42), cat, runsFor(largest))
+	if err != nil {
+		return err
+	}
+	report := render(rows, floorRate, engineRate, largest, quick, time.Since(start))
 	fmt.Print(report)
 	if !quick {
 		return os.WriteFile(filepath.Join(root, "bench", "results.md"), []byte(report), 0o644)
@@ -175,8 +169,39 @@ func run(ctx context.Context) error {
 	return os.WriteFile(filepath.Join(out, "results-quick.md"), []byte(report), 0o644)
 }
 
+// measureRow runs each tool's command runs times, interleaved, after returning the harness's
+// free memory to the system: a child's peak RSS (rusage) counts pages it shared with the harness
+// before exec.
+func measureRow(ctx context.Context, r *row, cmds map[string][]string, tools []string, runs int) error {
+	runtime.GC()
+	debug.FreeOSMemory()
+	for i := 0; i < runs; i++ {
+		for _, tool := range tools {
+			s, err := measure(ctx, cmds[tool])
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", r.name, tool, err)
+			}
+			r.tools[tool] = append(r.tools[tool], s)
+		}
+	}
+	return nil
+}
+
 // measure runs a command once, discarding its output; exit codes 0 and 1 (findings) are success.
+// Peak RSS comes from /usr/bin/time when it is installed: the rusage of a child of this (large)
+// process would count the pages it shared with it before exec.
 func measure(ctx context.Context, argv []string) (sample, error) {
+	var rssFile string
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
+		f, err := os.CreateTemp("", "rss")
+		if err != nil {
+			return sample{}, err
+		}
+		f.Close()
+		rssFile = f.Name()
+		defer os.Remove(rssFile)
+		argv = append([]string{"/usr/bin/time", "-q", "-f", "%M", "-o", rssFile}, argv...)
+	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
@@ -190,10 +215,21 @@ func measure(ctx context.Context, argv []string) (sample, error) {
 		return sample{}, fmt.Errorf("%v: %s", err, tail(stderr.String()))
 	}
 	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	if rssFile != "" {
+		raw, _ := os.ReadFile(rssFile)
+		fmt.Sscanf(strings.TrimSpace(lastLine(string(raw))), "%d", &rss)
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		rss = ru.Maxrss
 	}
 	return sample{wall: wall, rss: rss}, nil
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
 }
 
 func tail(s string) string {
