@@ -34,6 +34,28 @@ func render(rows []row, floorRate, engineRate float64, floorN int, quick bool, t
 	tc := median(last.tools["tokencheck"])
 	fmt.Fprintf(&b, "\nThroughput at %d tokens: tokencheck whole process %.0f tokens/s; engine in process (compiled once, facts in memory) %.0f tokens/s; hand-written Go floor (5 representative rules) %.0f tokens/s, so the engine is %.0f× the floor.\n",
 		floorN, float64(floorN)/tc.wall.Seconds(), engineRate, floorRate, floorRate/engineRate)
+	fmt.Fprintf(&b, "\n## Against the targets (issue 6)\n\n| target | measured | met |\n| --- | --- | --- |\n")
+	check := func(name, measured string, ok bool) {
+		mark := "no"
+		if ok {
+			mark = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, measured, mark)
+	}
+	for _, r := range rows {
+		if strings.Contains(r.name, "CI gate") {
+			x := median(r.tools["conftest"]).wall.Seconds() / median(r.tools["tokencheck"]).wall.Seconds()
+			check("CI gate (10 tokens, whole process) ≥ 2.5× faster than conftest", fmt.Sprintf("%.2f×", x), x >= 2.5)
+		}
+	}
+	rate := float64(floorN) / tc.wall.Seconds()
+	check(fmt.Sprintf("≥ 30,000 tokens/s at %d tokens", floorN), fmt.Sprintf("%.0f tokens/s", rate), rate >= 30000)
+	if op := median(last.tools["opa eval"]); op.wall > 0 {
+		x := op.wall.Seconds() / tc.wall.Seconds()
+		check(fmt.Sprintf("≥ 3× faster than opa eval at %d tokens", floorN), fmt.Sprintf("%.2f×", x), x >= 3)
+	}
+	check("within 20× of the hand-written Go floor", fmt.Sprintf("%.0f×", floorRate/engineRate), floorRate/engineRate <= 20)
+	check(fmt.Sprintf("peak RSS ≤ 300 MB at %d tokens", floorN), fmt.Sprintf("%d MB", tc.rss/1024), tc.rss/1024 <= 300)
 	return b.String()
 }
 
