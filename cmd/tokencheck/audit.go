@@ -94,10 +94,15 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 		aopts := audit.Options{Orgs: orgs, Repositories: opts.Repositories, Credentials: !opts.NoCredentials}
 		if opts.OwnerTokenEnv != "" {
 			v := io.Getenv(opts.OwnerTokenEnv)
-			if strings.TrimSpace(v) == "" {
+			owner := facts.NewSecret(v)
+			switch err := owner.Check(); {
+			case owner.Empty():
 				inputErrs = append(inputErrs, fmt.Errorf("--owner-token-env %s: the variable is empty or unset", opts.OwnerTokenEnv))
+			case err != nil:
+				inputErrs = append(inputErrs, fmt.Errorf("--owner-token-env %s: %v; not sent", opts.OwnerTokenEnv, err))
+			default:
+				aopts.Owner = owner
 			}
-			aopts.Owner = facts.NewSecret(v)
 		}
 		if io.ErrTTY && !opts.api.Verbose {
 			aopts.Progress = func(p audit.Progress) {

@@ -174,3 +174,38 @@ func BenchmarkAudit10000Grants(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(fake.Requests()))/float64(b.N), "requests/op")
 }
+
+func TestAuditOwnerTokenForCredentialAuthorizations(t *testing.T) {
+	fake, org := acmeFake(t, true)
+	owner := mint("ghp_", "OrgOwner")
+	org.OwnerAllowed = []string{facts.Fingerprint(owner)}
+	env := map[string]string{"GH_TOKEN": auditToken, "OWNER_TOKEN": owner}
+	// The App's token may not read credential authorizations: incomplete, with the hint.
+	r := tokencheck(t, env, "audit", "--org", "acme", "--api-url", fake.APIURL(), "--now", fixedNow)
+	if r.code != exitIncomplete || !strings.Contains(r.stdout, "--owner-token-env") {
+		t.Errorf("without the owner token: exit %d\n%s", r.code, r.stdout)
+	}
+	r = tokencheck(t, env, "audit", "--org", "acme", "--api-url", fake.APIURL(), "--now", fixedNow, "--owner-token-env", "OWNER_TOKEN", "--format", "json")
+	var rep struct {
+		Incomplete []any
+		Audit      struct {
+			TokensBySource map[string]int `json:"tokens_by_source"`
+		}
+	}
+	json.Unmarshal([]byte(r.stdout), &rep)
+	if len(rep.Incomplete) != 0 || rep.Audit.TokensBySource["credential_authorizations"] != 1 {
+		t.Errorf("with --owner-token-env: exit %d, %+v\n%s", r.code, rep, r.stdout)
+	}
+	for _, req := range fake.Requests() {
+		if req.Credential == facts.Fingerprint(owner) && !strings.HasSuffix(req.Path, "/credential-authorizations") {
+			t.Errorf("the owner's token was sent to %s", req.Path)
+		}
+	}
+	if strings.Contains(r.stdout+r.stderr, owner) {
+		t.Errorf("the owner token value is in the output")
+	}
+	r = tokencheck(t, env, "audit", "--org", "acme", "--api-url", fake.APIURL(), "--owner-token-env", "NOPE")
+	if r.code != exitError || !strings.Contains(r.stdout, "--owner-token-env NOPE: the variable is empty or unset") {
+		t.Errorf("unset variable: exit %d\n%s", r.code, r.stdout)
+	}
+}
