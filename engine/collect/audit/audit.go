@@ -156,7 +156,7 @@ func (c *orgCollector) incomplete(endpoint, reason string) {
 }
 
 // fail records why an endpoint could not be read whole; a rate limit or an interruption stops the
-// rest of this organisation, since every further call would fail the same way.
+// rest of this organisation, since every further call would fail the same way. Safe for concurrent use.
 func (c *orgCollector) fail(endpoint string, err error, hint func(*ghapi.Failure) string) {
 	f := ghapi.Classify(err, c.api.Host())
 	reason := f.Error()
@@ -167,7 +167,9 @@ func (c *orgCollector) fail(endpoint string, err error, hint func(*ghapi.Failure
 	}
 	switch f.Kind {
 	case ghapi.KindRateLimited, ghapi.KindCanceled, ghapi.KindTimeout:
+		c.mu.Lock()
 		c.stopped = true
+		c.mu.Unlock()
 	}
 	c.incomplete(endpoint, reason)
 }
@@ -455,23 +457,13 @@ func (c *orgCollector) repositories(ctx context.Context, grants []facts.Token) {
 				c.mu.Lock()
 				t.MarkUnknown("repositories")
 				c.mu.Unlock()
-				c.failLocked("personal-access-tokens/"+strconv.FormatInt(grantID, 10)+"/repositories", err)
+				c.fail("personal-access-tokens/"+strconv.FormatInt(grantID, 10)+"/repositories", err, nil)
 				return
 			}
 			t.Repositories = repos
 		}(&grants[i], grantID)
 	}
 	wg.Wait()
-}
-
-func (c *orgCollector) failLocked(endpoint string, err error) {
-	f := ghapi.Classify(err, c.api.Host())
-	c.mu.Lock()
-	if f.Kind == ghapi.KindRateLimited || f.Kind == ghapi.KindCanceled || f.Kind == ghapi.KindTimeout {
-		c.stopped = true
-	}
-	c.mu.Unlock()
-	c.incomplete(endpoint, f.Error())
 }
 
 // ghapiReason describes an error for an incomplete entry: a wrapped API failure by its message.

@@ -2,8 +2,6 @@ package ghapi
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -192,29 +190,19 @@ func statusOf(resp *http.Response, def int) int {
 
 func isNetError(err error) bool {
 	var netErr net.Error
-	var certErr *tls.CertificateVerificationError
-	var unknownAuthority x509.UnknownAuthorityError
-	var hostnameErr x509.HostnameError
-	return errors.As(err, &netErr) || errors.As(err, &certErr) || errors.As(err, &unknownAuthority) ||
-		errors.As(err, &hostnameErr) || retryableNetError(err)
+	return errors.As(err, &netErr) || tlsFailure(err) != "" || retryableNetError(err)
 }
 
 // describeNetError names the kind of network failure in words, keeping the underlying detail.
 func describeNetError(err error) string {
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var unknownAuthority x509.UnknownAuthorityError
-	var hostnameErr x509.HostnameError
-	var recordErr tls.RecordHeaderError
-	var netErr net.Error
-	switch {
-	case errors.As(err, &dnsErr):
+	if dnsErr := dnsError(err); dnsErr != nil {
 		return "DNS lookup failed: " + dnsErr.Err
-	case errors.As(err, &certErr), errors.As(err, &unknownAuthority), errors.As(err, &hostnameErr):
-		return "TLS certificate not trusted: " + innermost(err)
-	case errors.As(err, &recordErr):
-		return "TLS handshake failed (is it an https server?)"
-	case errors.As(err, &netErr) && netErr.Timeout():
+	}
+	if msg := tlsFailure(err); msg != "" {
+		return msg
+	}
+	var netErr net.Error
+	if errors.As(err, &netErr) && netErr.Timeout() {
 		return "timed out: " + innermost(err)
 	}
 	return innermost(err)

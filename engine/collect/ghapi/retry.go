@@ -158,13 +158,7 @@ func retryableStatus(code int) bool {
 // retryableNetError is true for faults a second attempt may not meet: timeouts, resets, refused or
 // dropped connections. DNS and TLS failures are not retried: they will fail the same way.
 func retryableNetError(err error) bool {
-	var dnsErr *net.DNSError
-	var certErr *tls.CertificateVerificationError
-	var unknownAuthority x509.UnknownAuthorityError
-	var hostnameErr x509.HostnameError
-	var recordErr tls.RecordHeaderError
-	if errors.As(err, &dnsErr) || errors.As(err, &certErr) || errors.As(err, &unknownAuthority) ||
-		errors.As(err, &hostnameErr) || errors.As(err, &recordErr) || errors.Is(err, ErrRefused) {
+	if dnsError(err) != nil || tlsFailure(err) != "" || errors.Is(err, ErrRefused) {
 		return false
 	}
 	var netErr net.Error
@@ -173,6 +167,31 @@ func retryableNetError(err error) bool {
 	}
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE)
+}
+
+// dnsError is the DNS failure in err, if it is one.
+func dnsError(err error) *net.DNSError {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return dnsErr
+	}
+	return nil
+}
+
+// tlsFailure names a TLS failure in err ("" if it is none): an untrusted certificate or a server
+// that does not speak TLS.
+func tlsFailure(err error) string {
+	var certErr *tls.CertificateVerificationError
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostnameErr x509.HostnameError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case errors.As(err, &certErr), errors.As(err, &unknownAuthority), errors.As(err, &hostnameErr):
+		return "TLS certificate not trusted: " + innermost(err)
+	case errors.As(err, &recordErr):
+		return "TLS handshake failed (is it an https server?)"
+	}
+	return ""
 }
 
 // isPrimaryLimit: a 403 or 429 with no requests left in the window.
