@@ -37,7 +37,7 @@ func (o *apiOptions) addFlags(cmd *cobra.Command, timeout time.Duration) {
 	f.DurationVar(&o.Timeout, "timeout", timeout, "bound on the whole collection, e.g. 30s or 5m")
 	f.IntVar(&o.Retries, "retries", 3, "attempts per request on 5xx answers and network faults")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "log every API request (method, URL, status, time; never a credential) to stderr")
-	f.StringVar(&o.FactsOut, "facts-out", "", "also write the collected facts to `FILE`, for later `tokencheck check FILE` runs")
+	f.StringVar(&o.FactsOut, "facts-out", "", "also write the collected facts to `FILE`, to judge again later with tokencheck check FILE")
 }
 
 // api resolves the host flags (and $GH_HOST) into a client factory.
