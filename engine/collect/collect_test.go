@@ -1,8 +1,11 @@
 package collect
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +229,53 @@ func TestMistypedInventoryKeyIsAnError(t *testing.T) {
 	tokens, errs := File(path, catalog(t), now)
 	if len(tokens) != 0 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "inv.yaml:2: top-level key \"token\"") {
 		t.Errorf("tokens %v, errs %v", tokens, errs)
+	}
+}
+
+// A facts document as scan and audit write it (schema first) is judged in batches: every token
+// reaches the sink once, in order, with duplicates and bad entries reported at their line.
+func TestStreamFactsDocumentInBatches(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("{\"schema\": \"tokencheck.facts/v1\", \"tokens\": [\n")
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&b, "{\"id\": \"t%d\", \"type\": \"classic\", \"source\": {\"kind\": \"org_audit\"}},\n", i)
+	}
+	b.WriteString("{\"id\": \"t7\", \"type\": \"classic\"},\n{\"type\": \"classic\"}\n]}\n")
+	file := filepath.Join(dir, "facts.json")
+	os.WriteFile(file, []byte(b.String()), 0o644)
+	var batches []int
+	seen := 0
+	res := Stream(context.Background(), []string{file}, catalog(t), now, 2048, func(ts []facts.Token) error {
+		batches = append(batches, len(ts))
+		for _, tok := range ts {
+			if tok.ID != fmt.Sprintf("t%d", seen) {
+				t.Fatalf("token %d is %s", seen, tok.ID)
+			}
+			seen++
+		}
+		return nil
+	})
+	if fmt.Sprint(batches) != "[2048 2048 904]" || seen != 5000 {
+		t.Errorf("batches %v, %d tokens", batches, seen)
+	}
+	all := fmt.Sprint(res.Errors)
+	if len(res.Errors) != 2 || !strings.Contains(all, `facts.json:5003: token #5002 has no id`) ||
+		!strings.Contains(all, `facts.json: token #5001: duplicate token id "t7" (first declared at `+file+` token #8)`) {
+		t.Errorf("errors = %v", res.Errors)
+	}
+
+	for name, doc := range map[string]string{
+		"wrong schema":  `{"schema": "tokencheck.facts/v0", "tokens": [{"id": "a", "type": "classic"}]}`,
+		"unknown field": `{"schema": "tokencheck.facts/v1", "tokens": [{"id": "a", "type": "classic", "token": "ghp_x"}]}`,
+		"extra key":     `{"schema": "tokencheck.facts/v1", "tokens": [], "secret": 1}`,
+		"truncated":     `{"schema": "tokencheck.facts/v1", "tokens": [{"id": "a"`,
+	} {
+		f := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+		os.WriteFile(f, []byte(doc), 0o644)
+		res := Files(context.Background(), []string{f}, catalog(t), now)
+		if len(res.Errors) != 1 || len(res.Tokens) != 0 || !strings.HasPrefix(res.Errors[0].Error(), f) {
+			t.Errorf("%s: tokens %d, errors %v", name, len(res.Tokens), res.Errors)
+		}
 	}
 }

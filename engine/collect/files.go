@@ -55,7 +55,7 @@ func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Ti
 		batch = DefaultBatch
 	}
 	var res Result
-	b := &batcher{size: batch, sink: sink, first: map[string]facts.Source{}}
+	b := &batcher{size: batch, sink: sink, first: map[string]readAt{}}
 	for _, p := range paths {
 		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -103,23 +103,44 @@ func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Ti
 	return res
 }
 
+// readAt is where a token was read: a file and line, or an entry of a facts document.
+type readAt struct {
+	file  string
+	line  int
+	entry int // 1-based position in a facts document's tokens list; 0 elsewhere
+}
+
+func (r readAt) String() string {
+	switch {
+	case r.entry > 0:
+		return fmt.Sprintf("%s token #%d", r.file, r.entry)
+	case r.line > 0:
+		return fmt.Sprintf("%s:%d", r.file, r.line)
+	}
+	return r.file
+}
+
 // batcher gathers tokens into batches for a sink, keeping the first token of each id and reporting
 // the later ones where they stand.
 type batcher struct {
 	size  int
 	sink  func([]facts.Token) error
 	buf   []facts.Token
-	first map[string]facts.Source
+	first map[string]readAt
 	dups  []error
 	err   error
 }
 
-func (b *batcher) add(t facts.Token) {
+func (b *batcher) add(t facts.Token, at readAt) {
 	if prev, dup := b.first[t.ID]; dup {
-		b.dups = append(b.dups, inputErr(t.Source.File, t.Source.Line, "duplicate token id %q (first declared at %s:%d)", t.ID, prev.File, prev.Line))
+		where := ""
+		if at.entry > 0 {
+			where = fmt.Sprintf("token #%d: ", at.entry)
+		}
+		b.dups = append(b.dups, inputErr(at.file, at.line, "%sduplicate token id %q (first declared at %s)", where, t.ID, prev))
 		return
 	}
-	b.first[t.ID] = facts.Source{File: t.Source.File, Line: t.Source.Line}
+	b.first[t.ID] = at
 	b.buf = append(b.buf, t)
 	if len(b.buf) >= b.size {
 		b.flush()
@@ -135,7 +156,7 @@ func (b *batcher) flush() {
 }
 
 // streamFile collects one file's tokens into emit; facts documents are decoded token by token.
-func streamFile(path string, cat *facts.Catalog, now time.Time, emit func(facts.Token)) []error {
+func streamFile(path string, cat *facts.Catalog, now time.Time, emit func(facts.Token, readAt)) []error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return []error{&InputError{File: path, Msg: unwrapPathError(err)}}
@@ -145,7 +166,7 @@ func streamFile(path string, cat *facts.Catalog, now time.Time, emit func(facts.
 	}
 	tokens, errs := fileTokens(path, raw, cat, now)
 	for _, t := range tokens {
-		emit(t)
+		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
 	}
 	return errs
 }
@@ -250,7 +271,7 @@ func schemaFirst(raw []byte) bool {
 
 // streamFactsDocument decodes a facts document one token at a time, with the same strictness as
 // FactsDocument: unknown fields, a wrong schema and tokens without id are errors at their line.
-func streamFactsDocument(file string, raw []byte, emit func(facts.Token)) []error {
+func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)) []error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	fail := func(err error) []error { return []error{jsonError(file, raw, err)} }
@@ -292,7 +313,7 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token)) []erro
 				if t.Source.Kind == "" {
 					t.Source = facts.Source{Kind: facts.SourceFacts, File: file}
 				}
-				emit(t)
+				emit(t, readAt{file: file, entry: i})
 			}
 			if _, err := dec.Token(); err != nil { // ]
 				return append(errs, fail(err)...)
