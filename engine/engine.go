@@ -140,10 +140,7 @@ func mainModule(rules []Rule, disabled map[string]bool) *ast.Module {
 
 // buildStore lays out data.tokencheck.{catalog,config} and any user data files.
 func buildStore(opts Options) (storage.Store, error) {
-	catalog, err := toJSONValue(opts.Catalog)
-	if err != nil {
-		return nil, err
-	}
+	var catalog any = opts.Catalog.Data()
 	// The scope tree as an adjacency list for graph.reachable, built once here instead of per token in Rego.
 	graph := map[string]any{}
 	for scope, info := range opts.Catalog.Scopes {

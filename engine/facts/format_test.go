@@ -3,6 +3,7 @@ package facts
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -84,5 +85,19 @@ func TestSecretNeverFormatsItsValue(t *testing.T) {
 	}
 	if err := NewSecret("hunter2 is my password").Check(); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("a value with no token shape must be refused without echoing it: %v", err)
+	}
+}
+
+func TestCatalogDataIsItsJSON(t *testing.T) {
+	c, err := LoadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(c)
+	var want any
+	json.Unmarshal(raw, &want)
+	if !reflect.DeepEqual(any(c.Data()), want) {
+		got, _ := json.Marshal(c.Data())
+		t.Errorf("Data() differs from the catalogue's JSON:\n%s\n%s", got, raw)
 	}
 }
