@@ -109,9 +109,27 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 				fmt.Fprintf(io.Err, "\r\x1b[Ktokencheck: %s: %d page(s), %d token(s)", p.Org, p.Pages, p.Tokens)
 			}
 		}
+		// Judge each page while the next ones are fetched: the audit then takes about as long as
+		// the API does.
+		pages := make(chan []facts.Token, 16)
+		judged := make(chan error, 1)
+		go func() {
+			var err error
+			for batch := range pages {
+				if err == nil {
+					err = j.add(context.WithoutCancel(ctx), batch)
+				}
+			}
+			judged <- err
+		}()
+		aopts.Tokens = func(batch []facts.Token) { pages <- batch }
 		cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
 		res = audit.Collect(cctx, api, creds, j.catalog, aopts)
 		cancel()
+		close(pages)
+		if err := <-judged; err != nil {
+			return err
+		}
 		if aopts.Progress != nil {
 			fmt.Fprint(io.Err, "\r\x1b[K")
 		}
@@ -143,7 +161,7 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 		}
 		r.Audit = a
 	}
-	return j.finish(context.WithoutCancel(ctx), res.Tokens, inputErrs, incomplete)
+	return j.conclude(inputErrs, incomplete)
 }
 
 // auditOrgs gathers --org and --orgs-file, each org once, checking names.

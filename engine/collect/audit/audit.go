@@ -41,6 +41,10 @@ type Options struct {
 	Owner facts.Secret
 	// Progress, when set, is told after every page.
 	Progress func(Progress)
+	// Tokens, when set, receives the tokens of each page as soon as they are complete, in the
+	// order of Result.Tokens, so they can be judged while the next pages are fetched. (Grants wait
+	// for their repositories when Repositories is set.)
+	Tokens func([]facts.Token)
 	// Concurrency bounds the per-grant repository calls (default 8).
 	Concurrency int
 }
@@ -129,6 +133,9 @@ func (c *orgCollector) run(ctx context.Context) {
 	if c.opts.Repositories && !c.stopped {
 		c.repositories(ctx, grants)
 	}
+	if c.opts.Repositories {
+		c.emit(grants)
+	}
 	c.add(SourceGrants, grants)
 	if !c.stopped {
 		c.add(SourceRequests, c.requests(ctx))
@@ -141,6 +148,13 @@ func (c *orgCollector) run(ctx context.Context) {
 		} else {
 			c.incomplete("credential-authorizations", "not read: collection of this organisation stopped early")
 		}
+	}
+}
+
+// emit hands finished tokens to Options.Tokens.
+func (c *orgCollector) emit(ts []facts.Token) {
+	if c.opts.Tokens != nil && len(ts) > 0 {
+		c.opts.Tokens(append([]facts.Token(nil), ts...))
 	}
 }
 
@@ -298,6 +312,7 @@ func (c *orgCollector) grants(ctx context.Context) []facts.Token {
 	var out []facts.Token
 	first := fmt.Sprintf("orgs/%s/personal-access-tokens?per_page=100", c.org)
 	err := paginate(ctx, c, c.client, first, func(gs []grant) error {
+		page := len(out)
 		for i, g := range gs {
 			if g.TokenID == 0 || g.ID == 0 {
 				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("grant %d of a page lacks id or token_id", i+1)}
@@ -307,6 +322,9 @@ func (c *orgCollector) grants(ctx context.Context) []facts.Token {
 				c.grantIDs = map[string]int64{}
 			}
 			c.grantIDs[strconv.FormatInt(g.TokenID, 10)] = g.ID
+		}
+		if !c.opts.Repositories {
+			c.emit(out[page:])
 		}
 		c.progress(len(out))
 		return nil
@@ -321,12 +339,14 @@ func (c *orgCollector) requests(ctx context.Context) []facts.Token {
 	var out []facts.Token
 	first := fmt.Sprintf("orgs/%s/personal-access-token-requests?per_page=100", c.org)
 	err := paginate(ctx, c, c.client, first, func(rs []grant) error {
+		page := len(out)
 		for i, r := range rs {
 			if r.ID == 0 {
 				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("request %d of a page lacks id", i+1)}
 			}
 			out = append(out, c.fineGrained(r, "request", r.ID, facts.ApprovalPending))
 		}
+		c.emit(out[page:])
 		c.progress(len(out))
 		return nil
 	})
@@ -385,6 +405,7 @@ func (c *orgCollector) credentials(ctx context.Context) []facts.Token {
 	var out []facts.Token
 	first := fmt.Sprintf("orgs/%s/credential-authorizations?per_page=100", c.org)
 	err := paginate(ctx, c, c.ownerClient, first, func(cs []credential) error {
+		page := len(out)
 		for _, cr := range cs {
 			if cr.CredentialType != "personal access token" {
 				continue // SSH keys and other credentials are not tokens
@@ -408,6 +429,7 @@ func (c *orgCollector) credentials(ctx context.Context) []facts.Token {
 			}
 			out = append(out, t)
 		}
+		c.emit(out[page:])
 		c.progress(len(out))
 		return nil
 	})

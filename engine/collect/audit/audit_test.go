@@ -124,8 +124,23 @@ func bigOrg(t testing.TB, n int) *ghfake.Org {
 func TestTenThousandGrantsInHundredPages(t *testing.T) {
 	fake := ghfake.New(t)
 	fake.ServeOrg(bigOrg(t, 10000))
+	var streamed []string
 	res := audit.Collect(context.Background(), newAPI(t, fake, false), audit.Credentials{Token: facts.NewSecret(appToken)}, catalog(t),
-		audit.Options{Orgs: []string{"bigco"}, Credentials: true})
+		audit.Options{Orgs: []string{"bigco"}, Credentials: true, Tokens: func(ts []facts.Token) {
+			if len(ts) > 100 {
+				t.Errorf("a batch of %d tokens: want one page at a time", len(ts))
+			}
+			for _, tok := range ts {
+				streamed = append(streamed, tok.ID)
+			}
+		}})
+	var collected []string
+	for _, tok := range res.Tokens {
+		collected = append(collected, tok.ID)
+	}
+	if strings.Join(streamed, ",") != strings.Join(collected, ",") {
+		t.Errorf("the tokens handed over page by page (%d) are not the result's (%d), in order", len(streamed), len(collected))
+	}
 	if len(res.Incomplete) != 0 {
 		t.Fatalf("incomplete: %v", res.Incomplete)
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
 	"github.com/tokencheck/tokencheck/engine/facts"
@@ -77,6 +78,8 @@ type Request struct {
 // Server is a fake GitHub API on a loopback address.
 type Server struct {
 	*httptest.Server
+	// Latency delays every answer, as a remote API would; set it before the first request.
+	Latency  time.Duration
 	mu       sync.Mutex
 	requests []Request
 	routes   map[string][]Response // "TOKEN-FINGERPRINT PATH" or "* PATH" → answers, the last repeating
@@ -133,6 +136,9 @@ func (s *Server) Requests() []Request {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.Latency > 0 {
+		time.Sleep(s.Latency)
+	}
 	cred := ""
 	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		cred = facts.Fingerprint(v)
