@@ -1,6 +1,8 @@
 # METADATA
 # title: Token expires soon
-# description: The token expires within expiring_soon_days (default 14); plan the rotation before the integration breaks.
+# description: >-
+#   The token expires within expiring_soon_days (default 14); plan the rotation before the
+#   integration breaks. GitHub App installation tokens are exempt: they live an hour by design.
 # related_resources:
 #   - ref: https://docs.github.com/en/authentication/keeping-your-account-and-data-secure/managing-your-personal-access-tokens
 #     description: Managing your personal access tokens
@@ -14,6 +16,7 @@ import data.tokencheck.lib
 
 deny contains f if {
 	not lib.not_yet_created
+	not input.token.type == "app_installation" # they live an hour by design and are minted again
 	expires := lib.ts("expires_at")
 	expires > lib.now_ns
 	left := expires - lib.now_ns

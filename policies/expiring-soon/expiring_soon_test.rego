@@ -22,3 +22,7 @@ test_configurable_window if {
 test_silent_on_template_links if {
 	count(rule.deny) == 0 with input as {"now": "2026-11-22T00:00:00Z", "token": {"expires_at": "2026-12-01T00:00:00Z", "source": {"kind": "template_link"}}}
 }
+
+test_silent_on_installation_tokens if {
+	count(rule.deny) == 0 with input as {"now": "2026-11-22T00:00:00Z", "token": {"type": "app_installation", "expires_at": "2026-11-22T01:00:00Z"}}
+}
