@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +297,30 @@ func TestReadDump(t *testing.T) {
 		if d.Header.Get("Authorization") != "" {
 			t.Errorf("%s: kept an Authorization header", c.name)
 		}
+	}
+}
+
+func TestWaitForPrimaryRateLimit(t *testing.T) {
+	fake := ghfake.New(t)
+	reset := strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10)
+	fake.Answer(classic, "/user", ghfake.Fixture(t, "primary-rate-limit.http").With("X-RateLimit-Reset", reset), ghfake.Fixture(t, "user-classic-broad.http"))
+	api := newAPI(t, fake, ghapi.Options{Retry: ghapi.Retry{WaitForPrimary: true}})
+	start := time.Now()
+	if err := get(t, api, classic, "user"); err != nil {
+		t.Fatalf("want success after the reset: %v", err)
+	}
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Errorf("retried after %s, before the reset", waited)
+	}
+	// Without the option, or when the reset is beyond the deadline, the limit is reported at once.
+	fake.Answer(classic, "/user", ghfake.Fixture(t, "primary-rate-limit.http").With("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c := api.Client(facts.NewSecret(classic))
+	req, _ := c.NewRequest(http.MethodGet, "user", nil)
+	start = time.Now()
+	_, err := c.Do(ctx, req, nil)
+	if f := ghapi.Classify(err, api.Host()); f.Kind != ghapi.KindRateLimited || time.Since(start) > time.Second {
+		t.Errorf("reset beyond the deadline: %v after %s", f.Kind, time.Since(start))
 	}
 }
