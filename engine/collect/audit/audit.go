@@ -308,50 +308,52 @@ func appHint(what string) func(*ghapi.Failure) string {
 	}
 }
 
+// grants lists the approved fine-grained tokens. Their ids are the tokens' ids; the grant ids are
+// kept for the repositories endpoint.
 func (c *orgCollector) grants(ctx context.Context) []facts.Token {
-	var out []facts.Token
-	first := fmt.Sprintf("orgs/%s/personal-access-tokens?per_page=100", c.org)
-	err := paginate(ctx, c, c.client, first, func(gs []grant) error {
-		page := len(out)
-		for i, g := range gs {
-			if g.TokenID == 0 || g.ID == 0 {
-				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("grant %d of a page lacks id or token_id", i+1)}
-			}
-			out = append(out, c.fineGrained(g, "pat", g.TokenID, facts.ApprovalApproved))
-			if c.grantIDs == nil {
-				c.grantIDs = map[string]int64{}
-			}
-			c.grantIDs[strconv.FormatInt(g.TokenID, 10)] = g.ID
+	c.grantIDs = map[string]int64{}
+	return c.fineGrainedList(ctx, "personal-access-tokens", "Personal access tokens", !c.opts.Repositories, func(g grant) (facts.Token, error) {
+		if g.TokenID == 0 || g.ID == 0 {
+			return facts.Token{}, errors.New("a grant lacks id or token_id")
 		}
-		if !c.opts.Repositories {
+		c.grantIDs[strconv.FormatInt(g.TokenID, 10)] = g.ID
+		return c.fineGrained(g, "pat", g.TokenID, facts.ApprovalApproved), nil
+	})
+}
+
+// requests lists the pending requests.
+func (c *orgCollector) requests(ctx context.Context) []facts.Token {
+	return c.fineGrainedList(ctx, "personal-access-token-requests", "Personal access token requests", true, func(r grant) (facts.Token, error) {
+		if r.ID == 0 {
+			return facts.Token{}, errors.New("a request lacks id")
+		}
+		return c.fineGrained(r, "request", r.ID, facts.ApprovalPending), nil
+	})
+}
+
+// fineGrainedList reads every page of a grant-shaped list endpoint of the organisation, turning each
+// item into a token with toToken (an error makes the page malformed), and hands each page on when
+// stream is set.
+func (c *orgCollector) fineGrainedList(ctx context.Context, endpoint, permission string, stream bool, toToken func(grant) (facts.Token, error)) []facts.Token {
+	var out []facts.Token
+	first := fmt.Sprintf("orgs/%s/%s?per_page=100", c.org, endpoint)
+	err := paginate(ctx, c, c.client, first, func(items []grant) error {
+		page := len(out)
+		for i, item := range items {
+			t, err := toToken(item)
+			if err != nil {
+				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("item %d of a page: %w", i+1, err)}
+			}
+			out = append(out, t)
+		}
+		if stream {
 			c.emit(out[page:])
 		}
 		c.progress(len(out))
 		return nil
 	})
 	if err != nil {
-		c.fail("personal-access-tokens", err, appHint("Personal access tokens"))
-	}
-	return out
-}
-
-func (c *orgCollector) requests(ctx context.Context) []facts.Token {
-	var out []facts.Token
-	first := fmt.Sprintf("orgs/%s/personal-access-token-requests?per_page=100", c.org)
-	err := paginate(ctx, c, c.client, first, func(rs []grant) error {
-		page := len(out)
-		for i, r := range rs {
-			if r.ID == 0 {
-				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("request %d of a page lacks id", i+1)}
-			}
-			out = append(out, c.fineGrained(r, "request", r.ID, facts.ApprovalPending))
-		}
-		c.emit(out[page:])
-		c.progress(len(out))
-		return nil
-	})
-	if err != nil {
-		c.fail("personal-access-token-requests", err, appHint("Personal access token requests"))
+		c.fail(endpoint, err, appHint(permission))
 	}
 	return out
 }

@@ -209,7 +209,7 @@ func TestFaultsDuringPagination(t *testing.T) {
 	t.Run("a grant without token_id is malformed", func(t *testing.T) {
 		bad := ghfake.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":1}]`)}
 		res := run(t, func(f *ghfake.Server) { f.Fault(path, 1, bad, 1) }, bg, ghapi.Retry{})
-		if len(res.Incomplete) != 1 || !strings.Contains(res.Incomplete[0].Reason, "lacks id or token_id") {
+		if len(res.Incomplete) != 1 || !strings.Contains(res.Incomplete[0].Reason, "item 1 of a page: a grant lacks id or token_id") {
 			t.Errorf("incomplete %+v", res.Incomplete)
 		}
 	})
