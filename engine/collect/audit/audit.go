@@ -259,28 +259,22 @@ func (c *orgCollector) progress(n int) {
 
 // grant is one approved fine-grained token with access to the organisation, as the API returns it.
 type grant struct {
-	ID                  int64             `json:"id"`
-	Owner               *account          `json:"owner"`
-	RepositorySelection string            `json:"repository_selection"`
-	Permissions         *grantPermissions `json:"permissions"`
-	AccessGrantedAt     *github.Timestamp `json:"access_granted_at"`
-	TokenID             int64             `json:"token_id"`
-	TokenName           string            `json:"token_name"`
-	TokenExpired        bool              `json:"token_expired"`
-	TokenExpiresAt      *github.Timestamp `json:"token_expires_at"`
-	TokenLastUsedAt     *github.Timestamp `json:"token_last_used_at"`
-	Reason              string            `json:"reason"`     // requests only
-	CreatedAt           *github.Timestamp `json:"created_at"` // requests only
+	ID                  int64              `json:"id"`
+	Owner               *account           `json:"owner"`
+	RepositorySelection string             `json:"repository_selection"`
+	Permissions         *facts.Permissions `json:"permissions"` // the API's organization, repository and other
+	AccessGrantedAt     *github.Timestamp  `json:"access_granted_at"`
+	TokenID             int64              `json:"token_id"`
+	TokenName           string             `json:"token_name"`
+	TokenExpired        bool               `json:"token_expired"`
+	TokenExpiresAt      *github.Timestamp  `json:"token_expires_at"`
+	TokenLastUsedAt     *github.Timestamp  `json:"token_last_used_at"`
+	Reason              string             `json:"reason"`     // requests only
+	CreatedAt           *github.Timestamp  `json:"created_at"` // requests only
 }
 
 type account struct {
 	Login string `json:"login"`
-}
-
-type grantPermissions struct {
-	Organization map[string]string `json:"organization"`
-	Repository   map[string]string `json:"repository"`
-	Other        map[string]string `json:"other"`
 }
 
 // credential is one SAML credential authorization.
@@ -390,9 +384,6 @@ func (c *orgCollector) fineGrained(g grant, kind string, id int64, approval stri
 		// "other" holds permissions outside the two groups (account permissions); place each by the
 		// catalogue, so only names GitHub does not define end up as unknown permissions.
 		p := c.cat.Group(g.Permissions.Other)
-		if p == nil {
-			p = &facts.Permissions{}
-		}
 		p.Organization = merge(p.Organization, g.Permissions.Organization)
 		p.Repository = merge(p.Repository, g.Permissions.Repository)
 		t.Permissions = p
