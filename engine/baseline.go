@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"os"
 )
 
@@ -41,7 +42,7 @@ func LoadBaseline(file string) (Baseline, error) {
 }
 
 // Apply marks the findings the baseline already holds as existing and returns how many it marked.
-func (b Baseline) Apply(fs []Finding) int {
+func (b Baseline) Apply(fs []finding.Finding) int {
 	n := 0
 	for i := range fs {
 		if b[baselineKey(fs[i].Rule, fs[i].Token)] {

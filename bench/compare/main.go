@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"io"
 	"os"
 	"os/exec"
@@ -25,7 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tokencheck/tokencheck/engine"
 	"github.com/tokencheck/tokencheck/engine/facts"
 )
 
@@ -258,11 +258,11 @@ func median(ss []sample) sample {
 // inProcess measures the engine alone (compiled once, facts in memory) and the Go floor on the
 // same tokens, best of runs.
 func inProcess(ctx context.Context, tokens []facts.Token, cat *facts.Catalog, runs int) (floor, eng float64, err error) {
-	cfg, err := engine.DefaultConfig()
+	cfg, err := policy.DefaultConfig()
 	if err != nil {
 		return 0, 0, err
 	}
-	e, err := engine.New(ctx, engine.Options{Config: cfg, Catalog: cat})
+	e, err := policy.New(ctx, policy.Options{Config: cfg, Catalog: cat})
 	if err != nil {
 		return 0, 0, err
 	}

@@ -11,11 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tokencheck/tokencheck/engine/collect"
-	"github.com/tokencheck/tokencheck/engine/collect/audit"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
 	"github.com/tokencheck/tokencheck/engine/report"
+	"github.com/tokencheck/tokencheck/engine/source"
+	"github.com/tokencheck/tokencheck/engine/source/audit"
 )
 
 type auditOptions struct {
@@ -220,7 +220,7 @@ func auditCredentials(opts *auditOptions, io streams) (audit.Credentials, error)
 		if v := strings.TrimSpace(io.Getenv(name)); v != "" {
 			s := facts.NewSecret(v)
 			if err := s.Check(); err != nil {
-				return audit.Credentials{}, &collect.InputError{File: name, Msg: err.Error() + "; not sent"}
+				return audit.Credentials{}, &source.InputError{File: name, Msg: err.Error() + "; not sent"}
 			}
 			return audit.Credentials{Token: s}, nil
 		}

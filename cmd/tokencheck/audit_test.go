@@ -13,28 +13,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokencheck/tokencheck/engine/collect/audit"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi/ghfake"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
+	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
+	"github.com/tokencheck/tokencheck/engine/source/audit"
 )
 
 var auditToken = mint("ghs_", "AuditInstallation000000000001")
 
-func acmeFake(t *testing.T, enterprise bool) (*ghfake.Server, *ghfake.Org) {
-	fake := ghfake.New(t)
-	org := &ghfake.Org{
+func acmeFake(t *testing.T, enterprise bool) (*ghapitest.Server, *ghapitest.Org) {
+	fake := ghapitest.New(t)
+	org := &ghapitest.Org{
 		Login: "acme", ID: 652551,
-		Grants:   ghfake.FixtureList(t, "org-grants.json"),
-		Requests: ghfake.FixtureList(t, "org-requests.json"),
+		Grants:   ghapitest.FixtureList(t, "org-grants.json"),
+		Requests: ghapitest.FixtureList(t, "org-requests.json"),
 		Repositories: map[int64][]json.RawMessage{
-			25382: ghfake.FixtureList(t, "org-grant-repositories.json"),
-			25383: ghfake.FixtureList(t, "org-grant-repositories.json")[:1],
+			25382: ghapitest.FixtureList(t, "org-grant-repositories.json"),
+			25383: ghapitest.FixtureList(t, "org-grant-repositories.json")[:1],
 		},
 		Allowed: []string{facts.Fingerprint(auditToken)},
 	}
 	if enterprise {
-		org.Credentials = ghfake.FixtureList(t, "org-credential-authorizations.json")
+		org.Credentials = ghapitest.FixtureList(t, "org-credential-authorizations.json")
 	}
 	fake.ServeOrg(org)
 	return fake, org
@@ -110,7 +110,7 @@ func TestAuditAsGitHubApp(t *testing.T) {
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
 	fake, org := acmeFake(t, true)
 	org.Allowed = nil
-	fake.ServeApp(&ghfake.App{ID: 777, Key: &key.PublicKey, Org: "acme", InstallationID: 55}, org)
+	fake.ServeApp(&ghapitest.App{ID: 777, Key: &key.PublicKey, Org: "acme", InstallationID: 55}, org)
 	r := tokencheck(t, map[string]string{"GH_TOKEN": auditToken}, "audit", "--org", "acme", "--api-url", fake.APIURL(), "--now", fixedNow,
 		"--app-id", "777", "--app-key", keyFile, "--no-credential-authorizations", "--format", "json")
 	var rep struct {
@@ -162,17 +162,17 @@ func TestAuditInputErrors(t *testing.T) {
 // as a remote API would; "collect" is the collection alone, the baseline the whole audit (which
 // judges pages while the next ones are fetched) should stay close to.
 func BenchmarkAudit10000Grants(b *testing.B) {
-	fake := ghfake.New(b)
+	fake := ghapitest.New(b)
 	fake.Latency = 20 * time.Millisecond
 	items := make([]json.RawMessage, 10000)
-	tmpl := ghfake.FixtureList(b, "org-grants.json")[0]
+	tmpl := ghapitest.FixtureList(b, "org-grants.json")[0]
 	for i := range items {
 		var g map[string]any
 		json.Unmarshal(tmpl, &g)
 		g["id"], g["token_id"] = 100000+i, 500000+i
 		items[i], _ = json.Marshal(g)
 	}
-	fake.ServeOrg(&ghfake.Org{Login: "bigco", ID: 77, Grants: items, Requests: []json.RawMessage{}, Allowed: []string{facts.Fingerprint(auditToken)}})
+	fake.ServeOrg(&ghapitest.Org{Login: "bigco", ID: 77, Grants: items, Requests: []json.RawMessage{}, Allowed: []string{facts.Fingerprint(auditToken)}})
 	b.Run("collect", func(b *testing.B) {
 		api, err := ghapi.New(ghapi.Options{APIURL: fake.APIURL()})
 		if err != nil {

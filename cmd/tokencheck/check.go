@@ -3,8 +3,8 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/tokencheck/tokencheck/engine/collect"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/source"
 )
 
 type checkOptions struct {
@@ -36,7 +36,7 @@ func checkRun(cmd *cobra.Command, opts *checkOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	res := collect.Stream(ctx, opts.Paths, j.catalog, j.now, 0, func(batch []facts.Token) error {
+	res := source.Stream(ctx, opts.Paths, j.catalog, j.now, 0, func(batch []facts.Token) error {
 		return j.add(ctx, batch)
 	})
 	return j.conclude(res.Errors, nil)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/tokencheck/tokencheck/engine"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/report"
 )
 
@@ -57,14 +59,14 @@ type judge struct {
 	opts     judgeOptions
 	io       streams
 	catalog  *facts.Catalog
-	engine   *engine.Engine
+	engine   *policy.Evaluator
 	now      time.Time
-	failOn   string
+	failOn   finding.Severity
 	errors   []string
 	outputs  []output
 	baseline engine.Baseline
-	findings []engine.Finding // of every token added so far
-	tokens   []report.Token   // what the report shows of them
+	findings []finding.Finding // of every token added so far
+	tokens   []report.Token    // what the report shows of them
 	// augment, when set, adds a command's own parts to the report once findings are known.
 	augment func(*report.Report)
 }
@@ -73,7 +75,7 @@ type judge struct {
 // that does not compile is recorded, and the run goes on with the default or the built-in rules; only
 // a broken built-in set is fatal.
 func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error) {
-	j := &judge{opts: opts, io: io, now: time.Now().UTC(), failOn: "high"}
+	j := &judge{opts: opts, io: io, now: time.Now().UTC(), failOn: finding.High}
 	cat, err := facts.LoadCatalog()
 	if err != nil {
 		return nil, err
@@ -86,7 +88,7 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 			j.now = t.UTC()
 		}
 	}
-	if sev, err := engine.ParseSeverity(opts.FailOn); err != nil {
+	if sev, err := finding.ParseSeverity(opts.FailOn); err != nil {
 		j.fail("--fail-on: %v; using high", err)
 	} else {
 		j.failOn = sev
@@ -113,12 +115,12 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 		}
 	}
 	cfg := j.loadConfig()
-	eopts := engine.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
-	e, err := engine.New(ctx, eopts)
+	eopts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
+	e, err := policy.New(ctx, eopts)
 	if err != nil && (len(opts.PolicyDirs) > 0 || len(opts.DataFiles) > 0) {
 		j.fail("%v; judging with the built-in rules only", err)
 		eopts.PolicyDirs, eopts.DataFiles = nil, nil
-		e, err = engine.New(ctx, eopts)
+		e, err = policy.New(ctx, eopts)
 	}
 	if err != nil {
 		return nil, err
@@ -130,16 +132,16 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 	return j, nil
 }
 
-func (j *judge) loadConfig() engine.Config {
+func (j *judge) loadConfig() policy.Config {
 	file := j.opts.ConfigFile
 	if file == "" {
-		if _, err := os.Stat(engine.DefaultConfigFile); err != nil {
-			cfg, _ := engine.DefaultConfig()
+		if _, err := os.Stat(policy.DefaultConfigFile); err != nil {
+			cfg, _ := policy.DefaultConfig()
 			return cfg
 		}
-		file = engine.DefaultConfigFile
+		file = policy.DefaultConfigFile
 	}
-	cfg, err := engine.LoadConfig(file)
+	cfg, err := policy.LoadConfig(file)
 	if err != nil {
 		for _, e := range unjoin(err) {
 			j.fail("%v", e)
@@ -163,7 +165,7 @@ func (j *judge) add(ctx context.Context, tokens []facts.Token) error {
 	for _, t := range tokens {
 		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, Source: t.Source.Kind, LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
 		if t.Source.File != "" {
-			rt.Location = &engine.Location{File: t.Source.File, Line: t.Source.Line}
+			rt.Location = &finding.Location{File: t.Source.File, Line: t.Source.Line}
 		}
 		j.tokens = append(j.tokens, rt)
 	}
@@ -197,7 +199,7 @@ func (j *judge) conclude(inputErrs []error, incomplete []report.Incomplete) erro
 	for _, w := range cfg.UnusedWaivers(findings) {
 		uw := report.UnusedWaiver{Rule: w.Rule, Token: w.Token, Owner: w.Owner, Expires: w.Expires.Format("2006-01-02")}
 		if cfg.File != "" {
-			uw.Location = &engine.Location{File: filepath.ToSlash(cfg.File), Line: w.Line}
+			uw.Location = &finding.Location{File: filepath.ToSlash(cfg.File), Line: w.Line}
 		}
 		r.UnusedWaivers = append(r.UnusedWaivers, uw)
 	}

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tokencheck/tokencheck/engine"
 	"github.com/tokencheck/tokencheck/engine/facts"
 )
 
@@ -34,12 +34,12 @@ func newPolicyCmd(io streams) *cobra.Command {
 	return cmd
 }
 
-func loadEngine(cmd *cobra.Command, dirs []string) (*engine.Engine, error) {
+func loadEngine(cmd *cobra.Command, dirs []string) (*policy.Evaluator, error) {
 	cat, err := facts.LoadCatalog()
 	if err != nil {
 		return nil, err
 	}
-	return engine.New(cmd.Context(), engine.Options{Catalog: cat, PolicyDirs: dirs})
+	return policy.New(cmd.Context(), policy.Options{Catalog: cat, PolicyDirs: dirs})
 }
 
 func policyListRun(cmd *cobra.Command, dirs []string, io streams) error {
@@ -60,7 +60,7 @@ func policyTestRun(cmd *cobra.Command, dirs []string, io streams) error {
 	if err != nil {
 		return err
 	}
-	results, err := engine.RunPolicyTests(cmd.Context(), cat, dirs)
+	results, err := policy.RunPolicyTests(cmd.Context(), cat, dirs)
 	if err != nil {
 		return err
 	}

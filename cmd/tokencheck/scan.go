@@ -14,10 +14,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tokencheck/tokencheck/engine/collect"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
 	"github.com/tokencheck/tokencheck/engine/report"
+	"github.com/tokencheck/tokencheck/engine/source"
 )
 
 // apiOptions are the flags of the commands that talk to GitHub (scan, audit).
@@ -121,8 +121,8 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 		incomplete []report.Incomplete
 	)
 	keep := func(label string, tok facts.Token, err error) {
-		var ie *collect.IncompleteError
-		var inErr *collect.InputError
+		var ie *source.IncompleteError
+		var inErr *source.InputError
 		switch {
 		case err == nil:
 			tokens = append(tokens, tok)
@@ -136,7 +136,7 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 		}
 	}
 	for _, file := range opts.Headers {
-		tok, err := collect.Headers(collect.HeaderDump{File: file, Type: opts.Type, LastFour: opts.LastFour})
+		tok, err := source.Headers(source.HeaderDump{File: file, Type: opts.Type, LastFour: opts.LastFour})
 		keep(file, tok, err)
 	}
 	live, errs := liveTokens(opts, io)
@@ -167,8 +167,8 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 
 // liveTokens gathers the token values to scan. With --headers and no explicit token flag, the
 // environment's tokens are left alone: the reviewer asked to judge a dump, not to send a token.
-func liveTokens(opts *scanOptions, io streams) ([]collect.LiveToken, []error) {
-	var out []collect.LiveToken
+func liveTokens(opts *scanOptions, io streams) ([]source.LiveToken, []error) {
+	var out []source.LiveToken
 	var errs []error
 	if opts.TokenFile != "" {
 		f, err := os.Open(opts.TokenFile)
@@ -195,15 +195,15 @@ func liveTokens(opts *scanOptions, io streams) ([]collect.LiveToken, []error) {
 	}
 	for _, name := range []string{"GH_TOKEN", "GITHUB_TOKEN"} {
 		if v := strings.TrimSpace(io.Getenv(name)); v != "" {
-			return []collect.LiveToken{{Secret: facts.NewSecret(v), Source: facts.Source{Kind: facts.SourceLive}, Label: name}}, nil
+			return []source.LiveToken{{Secret: facts.NewSecret(v), Source: facts.Source{Kind: facts.SourceLive}, Label: name}}, nil
 		}
 	}
 	return nil, errs
 }
 
 // readTokenLines reads one token per line, skipping blank lines and # comments.
-func readTokenLines(r io.Reader, label, file string) ([]collect.LiveToken, error) {
-	var out []collect.LiveToken
+func readTokenLines(r io.Reader, label, file string) ([]source.LiveToken, error) {
+	var out []source.LiveToken
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -211,7 +211,7 @@ func readTokenLines(r io.Reader, label, file string) ([]collect.LiveToken, error
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		out = append(out, collect.LiveToken{Secret: facts.NewSecret(line), Source: facts.Source{Kind: facts.SourceLive, File: file, Line: n}, Label: label})
+		out = append(out, source.LiveToken{Secret: facts.NewSecret(line), Source: facts.Source{Kind: facts.SourceLive, File: file, Line: n}, Label: label})
 	}
 	if err := sc.Err(); err != nil {
 		return out, fmt.Errorf("%s: %w", label, err)
@@ -220,7 +220,7 @@ func readTokenLines(r io.Reader, label, file string) ([]collect.LiveToken, error
 }
 
 // dedupe keeps the first of tokens with the same value: it is judged once.
-func dedupe(ts []collect.LiveToken) []collect.LiveToken {
+func dedupe(ts []source.LiveToken) []source.LiveToken {
 	seen := map[string]bool{}
 	out := ts[:0]
 	for _, t := range ts {
@@ -233,7 +233,7 @@ func dedupe(ts []collect.LiveToken) []collect.LiveToken {
 }
 
 // tokenLabel names where a token was read, for messages: "GH_TOKEN", "tokens.txt:3".
-func tokenLabel(lt collect.LiveToken) string {
+func tokenLabel(lt source.LiveToken) string {
 	if lt.Source.Line > 0 {
 		return fmt.Sprintf("%s:%d", lt.Label, lt.Source.Line)
 	}
@@ -246,7 +246,7 @@ type liveResult struct {
 }
 
 // scanLive scans tokens with a few requests in flight, keeping their order.
-func scanLive(ctx context.Context, api *ghapi.API, live []collect.LiveToken) []liveResult {
+func scanLive(ctx context.Context, api *ghapi.API, live []source.LiveToken) []liveResult {
 	results := make([]liveResult, len(live))
 	sem := make(chan struct{}, 4)
 	var wg sync.WaitGroup
@@ -256,7 +256,7 @@ func scanLive(ctx context.Context, api *ghapi.API, live []collect.LiveToken) []l
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			tok, err := collect.Live(ctx, api, lt)
+			tok, err := source.Live(ctx, api, lt)
 			results[i] = liveResult{tok, err}
 		}()
 	}

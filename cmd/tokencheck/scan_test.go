@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi/ghfake"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
 )
 
 // mint builds a token with a valid checksum, the way GitHub does.
@@ -41,17 +41,17 @@ func tokencheckIn(t *testing.T, stdin string, env map[string]string, args ...str
 }
 
 // githubFake answers every token above as GitHub answered the recorded requests.
-func githubFake(t *testing.T) *ghfake.Server {
-	fake := ghfake.New(t)
-	fake.Answer(tokBroad, "/user", ghfake.Fixture(t, "user-classic-broad.http"))
-	fake.Answer(tokPackages, "/user", ghfake.Fixture(t, "user-classic-packages.http"))
-	fake.Answer(tokFine, "/user", ghfake.Fixture(t, "user-fine-grained.http"))
-	fake.Answer(tokSSO, "/user", ghfake.Fixture(t, "sso-required.http"))
-	fake.Answer(tokPrimary, "/user", ghfake.Fixture(t, "primary-rate-limit.http"))
-	fake.Answer(tokSecond, "/user", ghfake.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "1"))
-	fake.Answer(tokServer, "/user", ghfake.Fixture(t, "server-error.http"))
-	fake.Answer(tokSlow, "/user", ghfake.Response{Block: true})
-	fake.Answer(tokInstall, "/rate_limit", ghfake.Fixture(t, "installation-rate-limit.http"))
+func githubFake(t *testing.T) *ghapitest.Server {
+	fake := ghapitest.New(t)
+	fake.Answer(tokBroad, "/user", ghapitest.Fixture(t, "user-classic-broad.http"))
+	fake.Answer(tokPackages, "/user", ghapitest.Fixture(t, "user-classic-packages.http"))
+	fake.Answer(tokFine, "/user", ghapitest.Fixture(t, "user-fine-grained.http"))
+	fake.Answer(tokSSO, "/user", ghapitest.Fixture(t, "sso-required.http"))
+	fake.Answer(tokPrimary, "/user", ghapitest.Fixture(t, "primary-rate-limit.http"))
+	fake.Answer(tokSecond, "/user", ghapitest.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "1"))
+	fake.Answer(tokServer, "/user", ghapitest.Fixture(t, "server-error.http"))
+	fake.Answer(tokSlow, "/user", ghapitest.Response{Block: true})
+	fake.Answer(tokInstall, "/rate_limit", ghapitest.Fixture(t, "installation-rate-limit.http"))
 	return fake
 }
 
@@ -59,7 +59,7 @@ func githubFake(t *testing.T) *ghfake.Server {
 // everything a user, a log collector or a CI artefact could see.
 func TestScanNeverLeaksTheToken(t *testing.T) {
 	fake := githubFake(t)
-	closed := ghfake.New(t)
+	closed := ghapitest.New(t)
 	closedURL := closed.APIURL()
 	closed.Close()
 	host := strings.TrimPrefix(fake.URL, "http://")
@@ -242,8 +242,8 @@ func TestScanFactsRoundTripThroughCheck(t *testing.T) {
 // BenchmarkScan is one whole scan (engine compile, one GET against the local fake, evaluation,
 // report) as a user runs it; BenchmarkScanHeaders is the same without the network, the baseline.
 func BenchmarkScan(b *testing.B) {
-	fake := ghfake.New(b)
-	fake.Answer(tokBroad, "/user", ghfake.Fixture(b, "user-classic-broad.http"))
+	fake := ghapitest.New(b)
+	fake.Answer(tokBroad, "/user", ghapitest.Fixture(b, "user-classic-broad.http"))
 	env := map[string]string{"GH_TOKEN": tokBroad}
 	for b.Loop() {
 		var out bytes.Buffer

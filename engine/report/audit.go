@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // AuditSummary is what an organisation audit adds to a report: where the tokens came from, which
@@ -44,7 +44,7 @@ type PreviewToken struct {
 
 // CountFindings fills FindingsByRule and TopOwners (at most top) from the findings; owners maps
 // token ids to their owners.
-func (a *AuditSummary) CountFindings(fs []engine.Finding, owners map[string]string, top int) {
+func (a *AuditSummary) CountFindings(fs []finding.Finding, owners map[string]string, top int) {
 	a.FindingsByRule = map[string]int{}
 	byOwner := map[string]*OwnerCount{}
 	tokens := map[string]map[string]bool{}

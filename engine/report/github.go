@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // GitHub writes workflow commands, so findings annotate the pull request diff without code
@@ -59,7 +59,7 @@ func (GitHub) Write(w io.Writer, r *Report) error {
 	return nil
 }
 
-func writeCommand(w io.Writer, cmd string, loc *engine.Location, title, msg string) {
+func writeCommand(w io.Writer, cmd string, loc *finding.Location, title, msg string) {
 	var props []string
 	if loc != nil && loc.File != "" {
 		props = append(props, "file="+escapeProperty(loc.File))

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // JSON writes the whole report as one JSON document: findings, summary, errors and incomplete sources.
@@ -15,7 +15,7 @@ type JSON struct{}
 func (JSON) Write(w io.Writer, r *Report) error {
 	out := *r
 	if out.Findings == nil {
-		out.Findings = []engine.Finding{}
+		out.Findings = []finding.Finding{}
 	}
 	if out.Errors == nil {
 		out.Errors = []string{}

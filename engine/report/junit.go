@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // JUnit writes JUnit XML for CI test reporters: one test suite per input (file, or source kind for
@@ -62,7 +62,7 @@ type junitSkipped struct {
 
 // Write implements Writer.
 func (JUnit) Write(w io.Writer, r *Report) error {
-	byCase := map[string][]engine.Finding{}
+	byCase := map[string][]finding.Finding{}
 	for _, f := range r.Findings {
 		k := f.Token + "\x00" + f.Rule
 		byCase[k] = append(byCase[k], f)
@@ -75,7 +75,7 @@ func (JUnit) Write(w io.Writer, r *Report) error {
 	for _, f := range r.Findings { // rules the report does not list still get their case
 		if !ruleSet[f.Rule] {
 			ruleSet[f.Rule] = true
-			rules = append(rules, engine.Rule{ID: f.Rule})
+			rules = append(rules, finding.Rule{ID: f.Rule})
 		}
 	}
 	var order []string
@@ -138,13 +138,13 @@ func (JUnit) Write(w io.Writer, r *Report) error {
 	return err
 }
 
-func junitCaseFor(r *Report, tok Token, rule string, fs []engine.Finding, suite string) junitCase {
+func junitCaseFor(r *Report, tok Token, rule string, fs []finding.Finding, suite string) junitCase {
 	c := junitCase{Name: tok.ID + ": " + rule, Classname: suite, Time: "0"}
 	if tok.Location != nil {
 		c.File, c.Line = tok.Location.File, tok.Location.Line
 	}
 	sort.SliceStable(fs, func(i, j int) bool {
-		return engine.SeverityRank(fs[i].Severity) > engine.SeverityRank(fs[j].Severity)
+		return fs[i].Severity.Rank() > fs[j].Severity.Rank()
 	})
 	var failing, other []string
 	for _, f := range fs {
@@ -160,7 +160,7 @@ func junitCaseFor(r *Report, tok Token, rule string, fs []engine.Finding, suite 
 		case f.Existing:
 			other = append(other, line+"\nexisting: in the baseline")
 		default:
-			other = append(other, line+"\nbelow --fail-on "+r.FailOn)
+			other = append(other, line+"\nbelow --fail-on "+string(r.FailOn))
 		}
 	}
 	switch {
@@ -172,7 +172,7 @@ func junitCaseFor(r *Report, tok Token, rule string, fs []engine.Finding, suite 
 		if c.File != "" {
 			body += fmt.Sprintf("\nat: %s:%d", c.File, c.Line)
 		}
-		c.Failure = &junitProblem{Message: firstLine(failing[0]), Type: fs[0].Severity, Body: body}
+		c.Failure = &junitProblem{Message: firstLine(failing[0]), Type: string(fs[0].Severity), Body: body}
 	case len(fs) > 0 && allSkipped(fs):
 		reason := "existing: in the baseline"
 		if fs[0].Waived {
@@ -186,7 +186,7 @@ func junitCaseFor(r *Report, tok Token, rule string, fs []engine.Finding, suite 
 	return c
 }
 
-func allSkipped(fs []engine.Finding) bool {
+func allSkipped(fs []finding.Finding) bool {
 	for _, f := range fs {
 		if !f.Waived && !f.Existing {
 			return false

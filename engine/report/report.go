@@ -8,23 +8,23 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // Report is everything one run found.
 type Report struct {
-	Tool       string           `json:"tool"`
-	Version    string           `json:"version"`
-	Now        string           `json:"now"`
-	FailOn     string           `json:"fail_on"`
-	Tokens     []Token          `json:"tokens"`
-	Findings   []engine.Finding `json:"findings"`
-	Errors     []string         `json:"errors"`
-	Incomplete []Incomplete     `json:"incomplete"`
+	Tool       string            `json:"tool"`
+	Version    string            `json:"version"`
+	Now        string            `json:"now"`
+	FailOn     finding.Severity            `json:"fail_on"`
+	Tokens     []Token           `json:"tokens"`
+	Findings   []finding.Finding `json:"findings"`
+	Errors     []string          `json:"errors"`
+	Incomplete []Incomplete      `json:"incomplete"`
 	// UnusedWaivers are configured waivers that matched no finding: dead configuration to remove.
 	UnusedWaivers []UnusedWaiver `json:"unused_waivers,omitempty"`
 	Summary       Summary        `json:"summary"`
-	Rules         []engine.Rule  `json:"-"`
+	Rules         []finding.Rule `json:"-"`
 	// SourceRoot, when set, is the directory file locations are made relative to (the repository
 	// root, for code scanning).
 	SourceRoot string `json:"-"`
@@ -36,22 +36,22 @@ type Report struct {
 
 // UnusedWaiver is a waiver that matched nothing in this run.
 type UnusedWaiver struct {
-	Rule     string           `json:"rule"`
-	Token    string           `json:"token"`
-	Owner    string           `json:"owner"`
-	Expires  string           `json:"expires"`
-	Location *engine.Location `json:"location,omitempty"`
+	Rule     string            `json:"rule"`
+	Token    string            `json:"token"`
+	Owner    string            `json:"owner"`
+	Expires  string            `json:"expires"`
+	Location *finding.Location `json:"location,omitempty"`
 }
 
 // Token is what a report shows of a judged token besides its findings.
 type Token struct {
-	ID       string           `json:"id"`
-	Name     string           `json:"name,omitempty"`
-	Type     string           `json:"type"`
-	Source   string           `json:"source,omitempty"`
-	LastFour string           `json:"last_four,omitempty"`
-	Location *engine.Location `json:"location,omitempty"`
-	Unknown  []string         `json:"unknown,omitempty"`
+	ID       string            `json:"id"`
+	Name     string            `json:"name,omitempty"`
+	Type     string            `json:"type"`
+	Source   string            `json:"source,omitempty"`
+	LastFour string            `json:"last_four,omitempty"`
+	Location *finding.Location `json:"location,omitempty"`
+	Unknown  []string          `json:"unknown,omitempty"`
 }
 
 // Incomplete names a source that could not be read whole, and why.
@@ -64,7 +64,7 @@ type Incomplete struct {
 type Summary struct {
 	Tokens     int            `json:"tokens"`
 	Findings   int            `json:"findings"`
-	BySeverity map[string]int `json:"by_severity"`
+	BySeverity map[finding.Severity]int `json:"by_severity"`
 	Failing    int            `json:"failing"`
 	Waived     int            `json:"waived"`
 	Existing   int            `json:"existing"`
@@ -76,7 +76,7 @@ type Summary struct {
 
 // Summarize fills in the summary from the findings, errors and incomplete sources.
 func (r *Report) Summarize() {
-	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[string]int{}, Errors: len(r.Errors), Incomplete: len(r.Incomplete), UnusedWaivers: len(r.UnusedWaivers)}
+	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[finding.Severity]int{}, Errors: len(r.Errors), Incomplete: len(r.Incomplete), UnusedWaivers: len(r.UnusedWaivers)}
 	for _, f := range r.Findings {
 		s.BySeverity[f.Severity]++
 		if f.Waived {
@@ -134,12 +134,12 @@ func New(format string, colour bool) (Writer, error) {
 }
 
 // severityCounts renders "2 critical, 1 high" from highest to lowest.
-func severityCounts(by map[string]int) string {
-	names := make([]string, 0, len(by))
+func severityCounts(by map[finding.Severity]int) string {
+	names := make([]finding.Severity, 0, len(by))
 	for sev := range by {
 		names = append(names, sev)
 	}
-	sort.Slice(names, func(i, j int) bool { return engine.SeverityRank(names[i]) > engine.SeverityRank(names[j]) })
+	sort.Slice(names, func(i, j int) bool { return names[i].Rank() > names[j].Rank() })
 	parts := make([]string, 0, len(names))
 	for _, sev := range names {
 		parts = append(parts, fmt.Sprintf("%d %s", by[sev], sev))

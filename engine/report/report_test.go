@@ -6,14 +6,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 func sample() *Report {
 	r := &Report{
 		FailOn: "high",
-		Tokens: []Token{{ID: "deploy-bot", Type: "classic", Location: &engine.Location{File: "tokens.yaml", Line: 3}}, {ID: "clean", Type: "fine_grained"}},
-		Findings: []engine.Finding{
+		Tokens: []Token{{ID: "deploy-bot", Type: "classic", Location: &finding.Location{File: "tokens.yaml", Line: 3}}, {ID: "clean", Type: "fine_grained"}},
+		Findings: []finding.Finding{
 			{Rule: "dangerous-scope", Severity: "critical", Level: "deny", Token: "deploy-bot", Message: "dangerous scope delete_repo"},
 			{Rule: "stale-token", Severity: "low", Level: "deny", Token: "deploy-bot", Message: "unused", Waived: true, WaiverReason: "known"},
 		},

@@ -10,7 +10,7 @@ import (
 
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
-	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // SARIF writes SARIF 2.1.0 for GitHub code scanning: one reportingDescriptor per rule and one
@@ -25,11 +25,11 @@ const InformationURI = "https://github.com/tokencheck/tokencheck"
 const fingerprintKey = "tokencheckFinding/v1"
 
 // securitySeverity is GitHub's security-severity score for each severity.
-var securitySeverity = map[string]string{"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
+var securitySeverity = map[finding.Severity]string{"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
 
 // sarifLevel maps a severity to a SARIF result level.
-func sarifLevel(f engine.Finding) string {
-	if f.Level == engine.LevelWarn {
+func sarifLevel(f finding.Finding) string {
+	if f.Level == finding.Warn {
 		return "warning"
 	}
 	switch f.Severity {
@@ -57,7 +57,7 @@ func (SARIF) Write(w io.Writer, r *Report) error {
 	for _, f := range r.Findings {
 		if _, ok := index[f.Rule]; !ok { // a rule the report does not describe: describe it minimally
 			index[f.Rule] = len(driver.Rules)
-			driver.AddRule(sarifRule(engine.Rule{ID: f.Rule, Title: f.Rule, Severity: f.Severity, Remediation: f.Remediation}))
+			driver.AddRule(sarifRule(finding.Rule{ID: f.Rule, Title: f.Rule, Severity: f.Severity, Remediation: f.Remediation}))
 		}
 		run.AddResult(sarifResult(r, f, index[f.Rule]))
 	}
@@ -83,7 +83,7 @@ func (SARIF) Write(w io.Writer, r *Report) error {
 	return nil
 }
 
-func sarifRule(rule engine.Rule) *sarif.ReportingDescriptor {
+func sarifRule(rule finding.Rule) *sarif.ReportingDescriptor {
 	d := sarif.NewRule(rule.ID).WithName(pascal(rule.ID)).
 		WithShortDescription(sarif.NewMultiformatMessageString(orText(rule.Title, rule.ID)))
 	if rule.Description != "" {
@@ -99,16 +99,16 @@ func sarifRule(rule engine.Rule) *sarif.ReportingDescriptor {
 	if len(rule.Resources) > 0 {
 		d.WithHelpURI(rule.Resources[0].Ref)
 	}
-	d.WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(engine.Finding{Severity: rule.Severity})))
+	d.WithDefaultConfiguration(sarif.NewReportingConfiguration().WithLevel(sarifLevel(finding.Finding{Severity: rule.Severity})))
 	d.WithProperties(sarif.Properties{
 		"security-severity": securitySeverity[rule.Severity],
-		"tags":              []string{"security", "github-token", rule.Severity},
+		"tags":              []string{"security", "github-token", string(rule.Severity)},
 		"precision":         "very-high",
 	})
 	return d
 }
 
-func sarifResult(r *Report, f engine.Finding, ruleIndex int) *sarif.Result {
+func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
 	msg := f.Message
 	if f.FixURL != "" {
 		msg += ". Fix: " + f.FixURL
@@ -147,7 +147,7 @@ func sarifResult(r *Report, f engine.Finding, ruleIndex int) *sarif.Result {
 }
 
 // findingFingerprint is stable across runs: it depends on the rule and the token id only.
-func findingFingerprint(f engine.Finding) string {
+func findingFingerprint(f finding.Finding) string {
 	sum := sha256.Sum256([]byte(f.Rule + "\x00" + f.Token))
 	return hex.EncodeToString(sum[:16])
 }

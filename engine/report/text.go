@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // Text writes one block per token with findings (highest severity first), then errors, incomplete
@@ -15,7 +15,7 @@ type Text struct {
 	Colour bool
 }
 
-var severityColours = map[string]string{"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[36m", "info": "\x1b[2m"}
+var severityColours = map[finding.Severity]string{"critical": "\x1b[1;31m", "high": "\x1b[31m", "medium": "\x1b[33m", "low": "\x1b[36m", "info": "\x1b[2m"}
 
 const reset = "\x1b[0m"
 
@@ -29,7 +29,7 @@ func (t Text) paint(colour, s string) string {
 // Write implements Writer.
 func (t Text) Write(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
-	byToken := map[string][]engine.Finding{}
+	byToken := map[string][]finding.Finding{}
 	for _, f := range r.Findings {
 		byToken[f.Token] = append(byToken[f.Token], f)
 	}
@@ -53,7 +53,7 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(bw, t.paint("\x1b[1m", header))
 		for _, f := range fs {
-			sev := fmt.Sprintf("%-8s", strings.ToUpper(f.Severity))
+			sev := fmt.Sprintf("%-8s", strings.ToUpper(string(f.Severity)))
 			line := fmt.Sprintf("  %s %-26s %s", t.paint(severityColours[f.Severity], sev), f.Rule, f.Message)
 			if f.Waived {
 				line += fmt.Sprintf(" (waived: %s)", f.WaiverReason)
@@ -123,7 +123,7 @@ func (t Text) Write(w io.Writer, r *Report) error {
 	return nil
 }
 
-func location(l *engine.Location) string {
+func location(l *finding.Location) string {
 	if l.Line > 0 {
 		return fmt.Sprintf("%s:%d", l.File, l.Line)
 	}

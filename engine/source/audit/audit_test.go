@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokencheck/tokencheck/engine/collect/audit"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi/ghfake"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
+	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
+	"github.com/tokencheck/tokencheck/engine/source/audit"
 )
 
 func installationToken(n int) string {
@@ -33,7 +33,7 @@ func catalog(t testing.TB) *facts.Catalog {
 	return cat
 }
 
-func newAPI(t testing.TB, fake *ghfake.Server, allowPOST bool) *ghapi.API {
+func newAPI(t testing.TB, fake *ghapitest.Server, allowPOST bool) *ghapi.API {
 	api, err := ghapi.New(ghapi.Options{APIURL: fake.APIURL(), AllowInstallationTokenPOST: allowPOST,
 		Retry: ghapi.Retry{BaseDelay: time.Millisecond, SecondaryRetries: 3}})
 	if err != nil {
@@ -42,15 +42,15 @@ func newAPI(t testing.TB, fake *ghfake.Server, allowPOST bool) *ghapi.API {
 	return api
 }
 
-func acme(t testing.TB) *ghfake.Org {
-	return &ghfake.Org{
+func acme(t testing.TB) *ghapitest.Org {
+	return &ghapitest.Org{
 		Login: "acme", ID: 652551,
-		Grants:      ghfake.FixtureList(t, "org-grants.json"),
-		Requests:    ghfake.FixtureList(t, "org-requests.json"),
-		Credentials: ghfake.FixtureList(t, "org-credential-authorizations.json"),
+		Grants:      ghapitest.FixtureList(t, "org-grants.json"),
+		Requests:    ghapitest.FixtureList(t, "org-requests.json"),
+		Credentials: ghapitest.FixtureList(t, "org-credential-authorizations.json"),
 		Repositories: map[int64][]json.RawMessage{
-			25382: ghfake.FixtureList(t, "org-grant-repositories.json"),
-			25383: ghfake.FixtureList(t, "org-grant-repositories.json")[:1],
+			25382: ghapitest.FixtureList(t, "org-grant-repositories.json"),
+			25383: ghapitest.FixtureList(t, "org-grant-repositories.json")[:1],
 		},
 		Allowed: []string{facts.Fingerprint(appToken)},
 	}
@@ -65,7 +65,7 @@ func byID(ts []facts.Token) map[string]facts.Token {
 }
 
 func TestCollectMapsEveryEndpointToFacts(t *testing.T) {
-	fake := ghfake.New(t)
+	fake := ghapitest.New(t)
 	fake.ServeOrg(acme(t))
 	res := audit.Collect(context.Background(), newAPI(t, fake, false), audit.Credentials{Token: facts.NewSecret(appToken)}, catalog(t),
 		audit.Options{Orgs: []string{"acme"}, Repositories: true, Credentials: true})
@@ -116,13 +116,13 @@ func grants(n int) []json.RawMessage {
 	return out
 }
 
-func bigOrg(t testing.TB, n int) *ghfake.Org {
-	return &ghfake.Org{Login: "bigco", ID: 77, Grants: grants(n), Requests: []json.RawMessage{}, Credentials: []json.RawMessage{},
+func bigOrg(t testing.TB, n int) *ghapitest.Org {
+	return &ghapitest.Org{Login: "bigco", ID: 77, Grants: grants(n), Requests: []json.RawMessage{}, Credentials: []json.RawMessage{},
 		Allowed: []string{facts.Fingerprint(appToken)}}
 }
 
 func TestTenThousandGrantsInHundredPages(t *testing.T) {
-	fake := ghfake.New(t)
+	fake := ghapitest.New(t)
 	fake.ServeOrg(bigOrg(t, 10000))
 	var streamed []string
 	res := audit.Collect(context.Background(), newAPI(t, fake, false), audit.Credentials{Token: facts.NewSecret(appToken)}, catalog(t),
@@ -168,8 +168,8 @@ func TestTenThousandGrantsInHundredPages(t *testing.T) {
 
 func TestFaultsDuringPagination(t *testing.T) {
 	const path = "/orgs/bigco/personal-access-tokens"
-	run := func(t *testing.T, setup func(*ghfake.Server), ctx context.Context, opts ghapi.Retry) *audit.Result {
-		fake := ghfake.New(t)
+	run := func(t *testing.T, setup func(*ghapitest.Server), ctx context.Context, opts ghapi.Retry) *audit.Result {
+		fake := ghapitest.New(t)
 		fake.ServeOrg(bigOrg(t, 350))
 		setup(fake)
 		opts.BaseDelay = time.Millisecond
@@ -178,20 +178,20 @@ func TestFaultsDuringPagination(t *testing.T) {
 	}
 	bg := context.Background()
 	t.Run("502 on a page is retried", func(t *testing.T) {
-		res := run(t, func(f *ghfake.Server) { f.Fault(path, 2, ghfake.Fixture(t, "server-error.http"), 2) }, bg, ghapi.Retry{})
+		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 2, ghapitest.Fixture(t, "server-error.http"), 2) }, bg, ghapi.Retry{})
 		if len(res.Tokens) != 350 || len(res.Incomplete) != 0 {
 			t.Errorf("%d tokens, incomplete %v", len(res.Tokens), res.Incomplete)
 		}
 	})
 	t.Run("secondary limit is waited out", func(t *testing.T) {
-		limited := ghfake.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "0")
-		res := run(t, func(f *ghfake.Server) { f.Fault(path, 3, limited, 2) }, bg, ghapi.Retry{SecondaryRetries: 3})
+		limited := ghapitest.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "0")
+		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 3, limited, 2) }, bg, ghapi.Retry{SecondaryRetries: 3})
 		if len(res.Tokens) != 350 || len(res.Incomplete) != 0 {
 			t.Errorf("%d tokens, incomplete %v", len(res.Tokens), res.Incomplete)
 		}
 	})
 	t.Run("exhausted primary limit stops the org as incomplete", func(t *testing.T) {
-		res := run(t, func(f *ghfake.Server) { f.Fault(path, 3, ghfake.Fixture(t, "primary-rate-limit.http"), 1) }, bg, ghapi.Retry{})
+		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 3, ghapitest.Fixture(t, "primary-rate-limit.http"), 1) }, bg, ghapi.Retry{})
 		if len(res.Tokens) != 200 || len(res.Incomplete) != 3 ||
 			!strings.Contains(res.Incomplete[0].Reason, "rate limit exhausted until 2026-11-22T02:45:00Z") ||
 			!strings.Contains(res.Incomplete[1].Reason, "stopped early") {
@@ -199,22 +199,22 @@ func TestFaultsDuringPagination(t *testing.T) {
 		}
 	})
 	t.Run("truncated JSON is an error, not a shorter list", func(t *testing.T) {
-		truncated := ghfake.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":1,"token_id":2},{"id":`)}
-		res := run(t, func(f *ghfake.Server) { f.Fault(path, 2, truncated, 1) }, bg, ghapi.Retry{})
+		truncated := ghapitest.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":1,"token_id":2},{"id":`)}
+		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 2, truncated, 1) }, bg, ghapi.Retry{})
 		if len(res.Tokens) != 100 || len(res.Incomplete) != 1 || res.Incomplete[0].Source != "org:bigco personal-access-tokens" ||
 			!strings.Contains(res.Incomplete[0].Reason, "not the documented JSON") {
 			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Incomplete)
 		}
 	})
 	t.Run("a grant without token_id is malformed", func(t *testing.T) {
-		bad := ghfake.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":1}]`)}
-		res := run(t, func(f *ghfake.Server) { f.Fault(path, 1, bad, 1) }, bg, ghapi.Retry{})
+		bad := ghapitest.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":1}]`)}
+		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 1, bad, 1) }, bg, ghapi.Retry{})
 		if len(res.Incomplete) != 1 || !strings.Contains(res.Incomplete[0].Reason, "item 1 of a page: a grant lacks id or token_id") {
 			t.Errorf("incomplete %+v", res.Incomplete)
 		}
 	})
 	t.Run("SSO 403", func(t *testing.T) {
-		res := run(t, func(f *ghfake.Server) { f.Fault(path, 1, ghfake.Fixture(t, "sso-required.http"), 1) }, bg, ghapi.Retry{})
+		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 1, ghapitest.Fixture(t, "sso-required.http"), 1) }, bg, ghapi.Retry{})
 		if len(res.Incomplete) != 1 || !strings.Contains(res.Incomplete[0].Reason, "SAML SSO authorization") {
 			t.Errorf("incomplete %+v", res.Incomplete)
 		}
@@ -222,7 +222,7 @@ func TestFaultsDuringPagination(t *testing.T) {
 	t.Run("timeout keeps what was collected", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
 		defer cancel()
-		res := run(t, func(f *ghfake.Server) { f.Fault(path, 2, ghfake.Response{Block: true}, 1) }, ctx, ghapi.Retry{})
+		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 2, ghapitest.Response{Block: true}, 1) }, ctx, ghapi.Retry{})
 		if len(res.Tokens) != 100 || len(res.Incomplete) < 1 || !strings.Contains(res.Incomplete[0].Reason, "did not answer in time") {
 			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Incomplete)
 		}
@@ -230,7 +230,7 @@ func TestFaultsDuringPagination(t *testing.T) {
 }
 
 func TestEndpointsThatRefuseAreIncompleteWithTheReason(t *testing.T) {
-	fake := ghfake.New(t)
+	fake := ghapitest.New(t)
 	org := acme(t)
 	org.Credentials = nil // not Enterprise Cloud: 404
 	fake.ServeOrg(org)
@@ -250,11 +250,11 @@ func TestAppAuthMintsAndRefreshesInstallationTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake := ghfake.New(t)
+	fake := ghapitest.New(t)
 	org := bigOrg(t, 300)
 	org.Allowed = nil // only tokens the App mints
 	fake.ServeOrg(org)
-	fakeApp := &ghfake.App{ID: 4242, Key: &key.PublicKey, Org: "bigco", InstallationID: 31337, TTL: 10 * time.Minute}
+	fakeApp := &ghapitest.App{ID: 4242, Key: &key.PublicKey, Org: "bigco", InstallationID: 31337, TTL: 10 * time.Minute}
 	fake.ServeApp(fakeApp, org)
 
 	var clock atomic.Int64 // minutes past the start, advanced by 6 per page
@@ -288,9 +288,9 @@ func TestAppAuthMintsAndRefreshesInstallationTokens(t *testing.T) {
 
 func TestAppNotInstalled(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	fake := ghfake.New(t)
+	fake := ghapitest.New(t)
 	fake.Handle("/orgs/nowhere/installation", func(w http.ResponseWriter, r *http.Request) {
-		ghfake.Write(w, r, ghfake.Response{Status: 404, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"message":"Not Found","status":"404"}`)})
+		ghapitest.Write(w, r, ghapitest.Response{Status: 404, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"message":"Not Found","status":"404"}`)})
 	})
 	res := audit.Collect(context.Background(), newAPI(t, fake, true), audit.Credentials{App: &audit.App{ID: 1, Key: key}}, catalog(t),
 		audit.Options{Orgs: []string{"nowhere"}})

@@ -18,8 +18,8 @@ import (
 
 	"github.com/google/go-github/v66/github"
 
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
 )
 
 // Source names, as the audit summary counts them.
@@ -29,7 +29,7 @@ const (
 	SourceCredentials = "credential_authorizations"
 )
 
-// Options say what to collect.
+// Options say what to source.
 type Options struct {
 	Orgs []string
 	// Repositories also lists the repositories of grants limited to a subset.

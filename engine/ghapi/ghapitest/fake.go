@@ -1,7 +1,7 @@
 // Package ghfake is an in-process fake of the GitHub REST API for tests: it answers with responses
 // recorded from GitHub (fixtures/github/*.http, status line, headers and body as curl -i prints them),
 // records every request it receives, and injects faults. It is test support, not part of the tool.
-package ghfake
+package ghapitest
 
 import (
 	"bytes"
@@ -17,14 +17,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
 )
 
 // FixturesDir is the directory of recorded responses.
 func FixturesDir() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..", "..", "fixtures", "github")
+	return filepath.Join(filepath.Dir(file), "..", "..", "..", "fixtures", "github")
 }
 
 // Response is one canned answer.

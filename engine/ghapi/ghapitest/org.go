@@ -1,4 +1,4 @@
-package ghfake
+package ghapitest
 
 import (
 	"crypto/rsa"

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi/ghfake"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
+	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
 )
 
 const classic = "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"
@@ -49,7 +49,7 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-func newAPI(t *testing.T, fake *ghfake.Server, opts ghapi.Options) *ghapi.API {
+func newAPI(t *testing.T, fake *ghapitest.Server, opts ghapi.Options) *ghapi.API {
 	t.Helper()
 	opts.APIURL = fake.APIURL()
 	if opts.Retry.BaseDelay == 0 {
@@ -63,7 +63,7 @@ func newAPI(t *testing.T, fake *ghfake.Server, opts ghapi.Options) *ghapi.API {
 }
 
 func TestGuardRefusesWritesAndOtherHosts(t *testing.T) {
-	fake := ghfake.New(t)
+	fake := ghapitest.New(t)
 	api := newAPI(t, fake, ghapi.Options{})
 	c := api.Client(facts.NewSecret(classic))
 	ctx := context.Background()
@@ -118,8 +118,8 @@ func get(t *testing.T, api *ghapi.API, token, path string) error {
 
 func TestRetries(t *testing.T) {
 	t.Run("5xx then success", func(t *testing.T) {
-		fake := ghfake.New(t)
-		fake.Answer(classic, "/user", ghfake.Fixture(t, "server-error.http"), ghfake.Fixture(t, "server-error.http"), ghfake.Fixture(t, "user-classic-broad.http"))
+		fake := ghapitest.New(t)
+		fake.Answer(classic, "/user", ghapitest.Fixture(t, "server-error.http"), ghapitest.Fixture(t, "server-error.http"), ghapitest.Fixture(t, "user-classic-broad.http"))
 		if err := get(t, newAPI(t, fake, ghapi.Options{}), classic, "user"); err != nil {
 			t.Fatalf("want success on the third attempt: %v", err)
 		}
@@ -128,8 +128,8 @@ func TestRetries(t *testing.T) {
 		}
 	})
 	t.Run("5xx gives up after the attempts", func(t *testing.T) {
-		fake := ghfake.New(t)
-		fake.Answer(classic, "/user", ghfake.Fixture(t, "server-error.http"))
+		fake := ghapitest.New(t)
+		fake.Answer(classic, "/user", ghapitest.Fixture(t, "server-error.http"))
 		api := newAPI(t, fake, ghapi.Options{Retry: ghapi.Retry{Attempts: 4}})
 		err := get(t, api, classic, "user")
 		f := ghapi.Classify(err, api.Host())
@@ -141,16 +141,16 @@ func TestRetries(t *testing.T) {
 		}
 	})
 	t.Run("dropped connection is retried", func(t *testing.T) {
-		fake := ghfake.New(t)
-		fake.Answer(classic, "/user", ghfake.Response{Hijack: true}, ghfake.Fixture(t, "user-classic-broad.http"))
+		fake := ghapitest.New(t)
+		fake.Answer(classic, "/user", ghapitest.Response{Hijack: true}, ghapitest.Fixture(t, "user-classic-broad.http"))
 		if err := get(t, newAPI(t, fake, ghapi.Options{}), classic, "user"); err != nil {
 			t.Fatalf("want success after a dropped connection: %v", err)
 		}
 	})
 	t.Run("secondary limit honours Retry-After once", func(t *testing.T) {
-		fake := ghfake.New(t)
-		limited := ghfake.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "1")
-		fake.Answer(classic, "/user", limited, ghfake.Fixture(t, "user-classic-broad.http"))
+		fake := ghapitest.New(t)
+		limited := ghapitest.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "1")
+		fake.Answer(classic, "/user", limited, ghapitest.Fixture(t, "user-classic-broad.http"))
 		start := time.Now()
 		if err := get(t, newAPI(t, fake, ghapi.Options{}), classic, "user"); err != nil {
 			t.Fatalf("want success after waiting: %v", err)
@@ -160,8 +160,8 @@ func TestRetries(t *testing.T) {
 		}
 	})
 	t.Run("secondary limit reported after the retry", func(t *testing.T) {
-		fake := ghfake.New(t)
-		fake.Answer(classic, "/user", ghfake.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "0"))
+		fake := ghapitest.New(t)
+		fake.Answer(classic, "/user", ghapitest.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "0"))
 		api := newAPI(t, fake, ghapi.Options{})
 		f := ghapi.Classify(get(t, api, classic, "user"), api.Host())
 		if f.Kind != ghapi.KindSecondary || len(fake.Requests()) != 2 {
@@ -169,8 +169,8 @@ func TestRetries(t *testing.T) {
 		}
 	})
 	t.Run("Retry-After beyond the bound is not waited for", func(t *testing.T) {
-		fake := ghfake.New(t)
-		fake.Answer(classic, "/user", ghfake.Fixture(t, "secondary-rate-limit.http"))
+		fake := ghapitest.New(t)
+		fake.Answer(classic, "/user", ghapitest.Fixture(t, "secondary-rate-limit.http"))
 		api := newAPI(t, fake, ghapi.Options{Retry: ghapi.Retry{MaxRetryAfter: 10 * time.Second}})
 		f := ghapi.Classify(get(t, api, classic, "user"), api.Host())
 		if f.Kind != ghapi.KindSecondary || f.RetryAfter != time.Minute || len(fake.Requests()) != 1 {
@@ -178,8 +178,8 @@ func TestRetries(t *testing.T) {
 		}
 	})
 	t.Run("primary limit is reported with its reset time", func(t *testing.T) {
-		fake := ghfake.New(t)
-		fake.Answer(classic, "/user", ghfake.Fixture(t, "primary-rate-limit.http"))
+		fake := ghapitest.New(t)
+		fake.Answer(classic, "/user", ghapitest.Fixture(t, "primary-rate-limit.http"))
 		api := newAPI(t, fake, ghapi.Options{})
 		f := ghapi.Classify(get(t, api, classic, "user"), api.Host())
 		if f.Kind != ghapi.KindRateLimited || !f.Reset.Equal(time.Unix(1795315500, 0)) || !strings.Contains(f.Error(), "2026-11-22T02:45:00Z") {
@@ -192,8 +192,8 @@ func TestRetries(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(classic, "/user", ghfake.Fixture(t, "sso-required.http"))
+	fake := ghapitest.New(t)
+	fake.Answer(classic, "/user", ghapitest.Fixture(t, "sso-required.http"))
 	api := newAPI(t, fake, ghapi.Options{})
 	f := ghapi.Classify(get(t, api, classic, "user"), api.Host())
 	if f.Kind != ghapi.KindSSORequired || f.SSOURL != "https://github.com/orgs/acme/sso?authorization_request=A3QXKNB6UGIQJ5T7ZKP4TLDHDIS3Y" {
@@ -206,7 +206,7 @@ func TestClassify(t *testing.T) {
 }
 
 func TestNetworkFailuresNameTheHost(t *testing.T) {
-	tlsFake := ghfake.NewTLS(t) // a certificate nobody trusts
+	tlsFake := ghapitest.NewTLS(t) // a certificate nobody trusts
 	api, err := ghapi.New(ghapi.Options{APIURL: tlsFake.APIURL()})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestNetworkFailuresNameTheHost(t *testing.T) {
 		t.Errorf("a request reached the untrusted server")
 	}
 
-	closed := ghfake.New(t)
+	closed := ghapitest.New(t)
 	closedURL := closed.APIURL()
 	closed.Close()
 	api, _ = ghapi.New(ghapi.Options{APIURL: closedURL, Retry: ghapi.Retry{Attempts: 2, BaseDelay: time.Millisecond}})
@@ -236,8 +236,8 @@ func TestNetworkFailuresNameTheHost(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(classic, "/user", ghfake.Response{Block: true})
+	fake := ghapitest.New(t)
+	fake.Answer(classic, "/user", ghapitest.Response{Block: true})
 	api := newAPI(t, fake, ghapi.Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -250,8 +250,8 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestVerboseLogsNoCredential(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(classic, "/user", ghfake.Fixture(t, "user-classic-broad.http"))
+	fake := ghapitest.New(t)
+	fake.Answer(classic, "/user", ghapitest.Fixture(t, "user-classic-broad.http"))
 	var log strings.Builder
 	api := newAPI(t, fake, ghapi.Options{Verbose: &log})
 	if err := get(t, api, classic, "user"); err != nil {
@@ -301,9 +301,9 @@ func TestReadDump(t *testing.T) {
 }
 
 func TestWaitForPrimaryRateLimit(t *testing.T) {
-	fake := ghfake.New(t)
+	fake := ghapitest.New(t)
 	reset := strconv.FormatInt(time.Now().Add(time.Second).Unix(), 10)
-	fake.Answer(classic, "/user", ghfake.Fixture(t, "primary-rate-limit.http").With("X-RateLimit-Reset", reset), ghfake.Fixture(t, "user-classic-broad.http"))
+	fake.Answer(classic, "/user", ghapitest.Fixture(t, "primary-rate-limit.http").With("X-RateLimit-Reset", reset), ghapitest.Fixture(t, "user-classic-broad.http"))
 	api := newAPI(t, fake, ghapi.Options{Retry: ghapi.Retry{WaitForPrimary: true}})
 	start := time.Now()
 	if err := get(t, api, classic, "user"); err != nil {
@@ -313,7 +313,7 @@ func TestWaitForPrimaryRateLimit(t *testing.T) {
 		t.Errorf("retried after %s, before the reset", waited)
 	}
 	// Without the option, or when the reset is beyond the deadline, the limit is reported at once.
-	fake.Answer(classic, "/user", ghfake.Fixture(t, "primary-rate-limit.http").With("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)))
+	fake.Answer(classic, "/user", ghapitest.Fixture(t, "primary-rate-limit.http").With("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	c := api.Client(facts.NewSecret(classic))

@@ -1,8 +1,10 @@
-package engine
+package policy
 
 import (
 	"context"
 	"testing"
+
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // BenchmarkPerRule evaluates the mixed tokens with one rule enabled at a time ("none": the fixed
@@ -10,7 +12,7 @@ import (
 func BenchmarkPerRule(b *testing.B) {
 	all := newTestEngine(b, Config{}).Rules()
 	tokens := mixedTokens(300)
-	for _, keep := range append([]Rule{{ID: "none"}}, all...) {
+	for _, keep := range append([]finding.Rule{{ID: "none"}}, all...) {
 		var disable []string
 		for _, r := range all {
 			if r.ID != keep.ID {

@@ -1,4 +1,4 @@
-package engine
+package policy
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/policies"
 )
 
@@ -225,7 +226,7 @@ func kindName(def any) string {
 
 // UnusedWaivers are the configured waivers that match none of the findings: dead configuration to
 // clean up. A waiver that matched counts as used whether it waived or had expired.
-func (c Config) UnusedWaivers(fs []Finding) []Waiver {
+func (c Config) UnusedWaivers(fs []finding.Finding) []Waiver {
 	var unused []Waiver
 	for _, w := range c.Waivers {
 		used := false

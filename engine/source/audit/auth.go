@@ -13,8 +13,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-github/v66/github"
 
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
 )
 
 // App is a GitHub App's identity: it signs JWTs that find an organisation's installation and mint

@@ -1,4 +1,4 @@
-package engine
+package policy
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // Options configures an Engine.
@@ -32,8 +33,9 @@ type Options struct {
 	Catalog    *facts.Catalog
 }
 
-// Engine judges tokens with compiled rules. Build it once per run; Evaluate is safe for concurrent use.
-type Engine struct {
+// Evaluator judges tokens with compiled rules. Build it once per run; Evaluate is safe for
+// concurrent use.
+type Evaluator struct {
 	rules    []Rule
 	byID     map[string]Rule
 	query    rego.PreparedEvalQuery
@@ -46,12 +48,12 @@ type Engine struct {
 }
 
 // UnknownDisabled lists the rule ids asked to be disabled that no loaded rule has.
-func (e *Engine) UnknownDisabled() []string { return e.unknownDisabled }
+func (e *Evaluator) UnknownDisabled() []string { return e.unknownDisabled }
 
 const findingsQuery = "data.tokencheck.main.findings"
 
 // New loads and compiles every rule once. Errors name the policy file and line.
-func New(ctx context.Context, opts Options) (*Engine, error) {
+func New(ctx context.Context, opts Options) (*Evaluator, error) {
 	if opts.Catalog == nil {
 		return nil, errors.New("engine: no catalogue")
 	}
@@ -69,7 +71,7 @@ func New(ctx context.Context, opts Options) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{byID: map[string]Rule{}, catalog: opts.Catalog, config: opts.Config}
+	e := &Evaluator{byID: map[string]Rule{}, catalog: opts.Catalog, config: opts.Config}
 	if n, ok := opts.Config.Settings["replacement_expires_in_days"].(float64); ok {
 		e.replDays = int(n)
 	}
@@ -178,7 +180,7 @@ func buildStore(opts Options) (storage.Store, error) {
 func validateSettings(s map[string]any) error {
 	if ds, ok := s["dangerous_scopes"].(map[string]any); ok {
 		for scope, sev := range ds {
-			if str, _ := sev.(string); SeverityRank(str) < 0 {
+			if str, _ := sev.(string); !finding.Severity(str).Valid() {
 				return fmt.Errorf("setting dangerous_scopes: %s: %v is not a severity", scope, sev)
 			}
 		}
@@ -199,21 +201,27 @@ func toJSONValue(v any) (any, error) {
 }
 
 // Rules lists the loaded rules, built-in and user, by id.
-func (e *Engine) Rules() []Rule { return e.rules }
+func (e *Evaluator) Rules() []finding.Rule {
+	out := make([]finding.Rule, len(e.rules))
+	for i, r := range e.rules {
+		out[i] = r.Rule
+	}
+	return out
+}
 
 // Config is the configuration the engine judges with (settings and waivers).
-func (e *Engine) Config() Config { return e.config }
+func (e *Evaluator) Config() Config { return e.config }
 
 // Rule looks a rule up by id.
-func (e *Engine) Rule(id string) (Rule, bool) {
+func (e *Evaluator) Rule(id string) (finding.Rule, bool) {
 	r, ok := e.byID[id]
-	return r, ok
+	return r.Rule, ok
 }
 
 // Evaluate judges every token at the given time, in parallel across cores, and returns findings
 // ordered by token (input order), then severity, then rule.
-func (e *Engine) Evaluate(ctx context.Context, tokens []facts.Token, now time.Time) ([]Finding, error) {
-	perToken := make([][]Finding, len(tokens))
+func (e *Evaluator) Evaluate(ctx context.Context, tokens []facts.Token, now time.Time) ([]finding.Finding, error) {
+	perToken := make([][]finding.Finding, len(tokens))
 	nowText := now.UTC().Format(time.RFC3339)
 	workers := runtime.GOMAXPROCS(0)
 	if workers > len(tokens) {
@@ -250,14 +258,14 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluation stopped: %w", err)
 	}
-	var out []Finding
+	var out []finding.Finding
 	for _, fs := range perToken {
 		out = append(out, fs...)
 	}
 	return out, nil
 }
 
-func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string) ([]Finding, error) {
+func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string) ([]finding.Finding, error) {
 	input, err := e.input(t, now, nowText)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", t.ID, err)
@@ -266,7 +274,7 @@ func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time,
 	if err != nil {
 		return nil, fmt.Errorf("evaluate token %s: %w", t.ID, err)
 	}
-	var out []Finding
+	var out []finding.Finding
 	for _, r := range rs {
 		for _, expr := range r.Expressions {
 			set, _ := expr.Value.([]any)
@@ -281,7 +289,7 @@ func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time,
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
-		if ra, rb := SeverityRank(a.Severity), SeverityRank(b.Severity); ra != rb {
+		if ra, rb := a.Severity.Rank(), b.Severity.Rank(); ra != rb {
 			return ra > rb
 		}
 		if a.Rule != b.Rule {
@@ -296,21 +304,21 @@ func (e *Engine) evaluateOne(ctx context.Context, t *facts.Token, now time.Time,
 }
 
 // finding turns one {"rule", "level", "f"} result into a Finding with the rule's metadata.
-func (e *Engine) finding(item any, t *facts.Token) (Finding, error) {
+func (e *Evaluator) finding(item any, t *facts.Token) (finding.Finding, error) {
 	m, _ := item.(map[string]any)
 	ruleID, _ := m["rule"].(string)
 	level, _ := m["level"].(string)
 	rule := e.byID[ruleID]
-	f := Finding{Rule: ruleID, Level: level, Severity: rule.Severity, Token: t.ID, TokenName: t.Name, Remediation: rule.Remediation}
+	f := finding.Finding{Rule: ruleID, Level: finding.Level(level), Severity: rule.Severity, Token: t.ID, TokenName: t.Name, Remediation: rule.Remediation}
 	switch body := m["f"].(type) {
 	case map[string]any:
 		f.Message, _ = body["msg"].(string)
 		f.FixURL, _ = body["fix_url"].(string)
 		if sev, ok := body["severity"].(string); ok {
-			if SeverityRank(sev) < 0 {
-				return f, fmt.Errorf("%s: rule %s returned severity %q, not one of %s", rule.File, ruleID, sev, strings.Join(severities, ", "))
+			if !finding.Severity(sev).Valid() {
+				return f, fmt.Errorf("%s: rule %s returned severity %q, not one of %s", rule.File, ruleID, sev, finding.SeverityNames())
 			}
-			f.Severity = sev
+			f.Severity = finding.Severity(sev)
 		}
 	case string:
 		f.Message = body
@@ -319,26 +327,26 @@ func (e *Engine) finding(item any, t *facts.Token) (Finding, error) {
 		return f, fmt.Errorf("%s: rule %s returned a finding without msg", rule.File, ruleID)
 	}
 	if t.Source.File != "" {
-		f.Location = &Location{File: filepath.ToSlash(t.Source.File), Line: t.Source.Line}
+		f.Location = &finding.Location{File: filepath.ToSlash(t.Source.File), Line: t.Source.Line}
 	}
 	return f, nil
 }
 
 // waiverExpired is the one rule the engine itself applies: waivers are configuration, not token facts.
-var waiverExpired = Rule{
+var waiverExpired = Rule{Rule: finding.Rule{
 	ID:          "waiver-expired",
 	Title:       "Waiver has expired",
 	Description: "A waiver in the configuration covered this finding, but its expiry date has passed, so the finding counts again.",
-	Severity:    "medium",
+	Severity:    finding.Medium,
 	Remediation: "Fix what the waived finding reports, or renew the waiver with a new expiry after reviewing its reason.",
-	File:        "engine/engine.go",
+	File:        "engine/policy/evaluator.go",
 	Builtin:     true,
-}
+}}
 
 // applyWaivers marks findings that a live waiver covers, and returns one waiver-expired finding for
 // each expired waiver that would have covered a finding.
-func (e *Engine) applyWaivers(fs []Finding, now time.Time) []Finding {
-	var expired []Finding
+func (e *Evaluator) applyWaivers(fs []finding.Finding, now time.Time) []finding.Finding {
+	var expired []finding.Finding
 	for i := range fs {
 		for _, w := range e.config.Waivers {
 			if !w.Matches(fs[i].Rule, fs[i].Token) {
@@ -349,13 +357,13 @@ func (e *Engine) applyWaivers(fs []Finding, now time.Time) []Finding {
 				fs[i].WaiverReason = w.Reason
 				break
 			}
-			f := Finding{
-				Rule: waiverExpired.ID, Severity: waiverExpired.Severity, Level: LevelDeny, Token: fs[i].Token, TokenName: fs[i].TokenName,
+			f := finding.Finding{
+				Rule: waiverExpired.ID, Severity: waiverExpired.Severity, Level: finding.Deny, Token: fs[i].Token, TokenName: fs[i].TokenName,
 				Message:     fmt.Sprintf("waiver of %s (owner %s: %s) expired on %s", w.Rule, w.Owner, w.Reason, w.Expires.Format("2006-01-02")),
 				Remediation: waiverExpired.Remediation, Location: fs[i].Location,
 			}
 			if e.config.File != "" {
-				f.Location = &Location{File: filepath.ToSlash(e.config.File), Line: w.Line}
+				f.Location = &finding.Location{File: filepath.ToSlash(e.config.File), Line: w.Line}
 			}
 			expired = append(expired, f)
 		}
@@ -365,7 +373,7 @@ func (e *Engine) applyWaivers(fs []Finding, now time.Time) []Finding {
 
 // input builds the policy input: the token with derived facts filled in, the clock, and facts
 // derived in Go so rules stay cheap look-ups.
-func (e *Engine) input(t *facts.Token, now time.Time, nowText string) (ast.Value, error) {
+func (e *Evaluator) input(t *facts.Token, now time.Time, nowText string) (ast.Value, error) {
 	tok := *t
 	if len(tok.Scopes) > 0 && len(tok.ScopesEffective) == 0 {
 		tok.ScopesEffective = e.catalog.EffectiveScopes(tok.Scopes)
@@ -404,7 +412,7 @@ func (e *Engine) input(t *facts.Token, now time.Time, nowText string) (ast.Value
 
 // replacement is the least-privilege fine-grained token that would do a classic token's work, and
 // the template link that creates it.
-func (e *Engine) replacement(t *facts.Token) map[string]any {
+func (e *Evaluator) replacement(t *facts.Token) map[string]any {
 	var perms map[string]string
 	switch {
 	case len(t.Needs) > 0:

@@ -1,8 +1,9 @@
-package engine
+package policy
 
 import (
 	"context"
 	"fmt"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,7 +17,7 @@ import (
 
 var testNow = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 
-func newTestEngine(t testing.TB, cfg Config) *Engine {
+func newTestEngine(t testing.TB, cfg Config) *Evaluator {
 	t.Helper()
 	cat, err := facts.LoadCatalog()
 	if err != nil {
@@ -121,7 +122,7 @@ func TestWaiversExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var expired []Finding
+	var expired []finding.Finding
 	for _, f := range fs {
 		if f.Rule == "waiver-expired" {
 			expired = append(expired, f)
@@ -223,7 +224,7 @@ deny contains {"msg": "classic token has no name"} if {
 	var got []string
 	for _, f := range fs {
 		if f.Rule == "unnamed-token" {
-			got = append(got, f.Token+" "+f.Level+" "+f.Message+" "+fmt.Sprint(f.Fails("low")))
+			got = append(got, f.Token+" "+string(f.Level)+" "+f.Message+" "+fmt.Sprint(f.Fails("low")))
 		}
 	}
 	sort.Strings(got)

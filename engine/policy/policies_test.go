@@ -1,4 +1,4 @@
-package engine
+package policy
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func TestBuiltinRegoTests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rule := range e.Rules() {
+	for _, rule := range e.rules {
 		if rule.path == nil {
 			continue // applied by the engine itself, tested in Go (TestWaiversExpire)
 		}

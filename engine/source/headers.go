@@ -1,4 +1,4 @@
-package collect
+package source
 
 import (
 	"encoding/json"
@@ -8,8 +8,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
 )
 
 // HeaderDump is a saved API response to judge, and what the reviewer knows that it lacks.

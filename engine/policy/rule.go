@@ -1,33 +1,23 @@
-package engine
+package policy
 
 import (
 	"fmt"
 	"strings"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // RulesPackage is the package prefix every rule lives under: tokencheck.rules.<id>.
 const RulesPackage = "tokencheck.rules"
 
-// Rule is a rule's metadata, read from its package's METADATA annotation.
+// Rule is a loaded rule: its metadata, read from its package's METADATA annotation, and where its
+// sets live in the compiled policy.
 type Rule struct {
-	ID          string     `json:"id"`
-	Title       string     `json:"title"`
-	Description string     `json:"description"`
-	Severity    string     `json:"severity"`
-	Remediation string     `json:"remediation"`
-	Resources   []Resource `json:"related_resources,omitempty"`
-	File        string     `json:"file"`
-	Builtin     bool       `json:"builtin"`
-	path        ast.Ref
-	levels      []string // deny and/or warn: the sets the package defines
-}
-
-// Resource is a documentation link of a rule.
-type Resource struct {
-	Ref         string `json:"ref"`
-	Description string `json:"description,omitempty"`
+	finding.Rule
+	path   ast.Ref
+	levels []finding.Level // deny and/or warn: the sets the package defines
 }
 
 // ruleFromModule reads the rule a module defines; ok is false for modules outside tokencheck.rules
@@ -53,19 +43,18 @@ func ruleFromModule(m *ast.Module, builtin bool) (Rule, bool, error) {
 	if ann == nil {
 		return Rule{}, false, fmt.Errorf("%s: package %s has no # METADATA block (title, description, custom.id, custom.severity, custom.remediation)", loc, pkg)
 	}
-	r := Rule{
+	r := Rule{Rule: finding.Rule{
 		ID:          stringOf(ann.Custom["id"]),
 		Title:       ann.Title,
 		Description: strings.TrimSpace(ann.Description),
-		Severity:    stringOf(ann.Custom["severity"]),
+		Severity:    finding.Severity(stringOf(ann.Custom["severity"])),
 		Remediation: strings.TrimSpace(stringOf(ann.Custom["remediation"])),
 		File:        loc.File,
 		Builtin:     builtin,
-		path:        path,
-	}
-	for _, level := range []string{LevelDeny, LevelWarn} {
+	}, path: path}
+	for _, level := range []finding.Level{finding.Deny, finding.Warn} {
 		for _, rule := range m.Rules {
-			if ref := rule.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(ast.Var(level)) == 0 {
+			if ref := rule.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(ast.Var(string(level))) == 0 {
 				r.levels = append(r.levels, level)
 				break
 			}
@@ -73,7 +62,7 @@ func ruleFromModule(m *ast.Module, builtin bool) (Rule, bool, error) {
 	}
 	for _, rr := range ann.RelatedResources {
 		if rr.Ref.String() != "" {
-			r.Resources = append(r.Resources, Resource{Ref: rr.Ref.String(), Description: rr.Description})
+			r.Resources = append(r.Resources, finding.Resource{Ref: rr.Ref.String(), Description: rr.Description})
 		}
 	}
 	switch {
@@ -83,8 +72,8 @@ func ruleFromModule(m *ast.Module, builtin bool) (Rule, bool, error) {
 		return r, false, fmt.Errorf("%s: rule package %s: custom.id %q must match the package name %q", loc, pkg, r.ID, pkgID)
 	case r.Title == "":
 		return r, false, fmt.Errorf("%s: rule %s: METADATA lacks title", loc, r.ID)
-	case SeverityRank(r.Severity) < 0:
-		return r, false, fmt.Errorf("%s: rule %s: custom.severity %q is not one of %s", loc, r.ID, r.Severity, strings.Join(severities, ", "))
+	case !r.Severity.Valid():
+		return r, false, fmt.Errorf("%s: rule %s: custom.severity %q is not one of %s", loc, r.ID, r.Severity, finding.SeverityNames())
 	}
 	return r, true, nil
 }

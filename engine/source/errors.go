@@ -1,6 +1,6 @@
 // Package collect holds the sources that turn inputs into token facts: inventory files, facts
 // documents, fine-grained template links in any text file, live tokens and saved response headers.
-package collect
+package source
 
 import "fmt"
 

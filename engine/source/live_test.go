@@ -1,4 +1,4 @@
-package collect_test
+package source_test
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokencheck/tokencheck/engine/collect"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi"
-	"github.com/tokencheck/tokencheck/engine/collect/ghapi/ghfake"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/ghapi"
+	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
+	"github.com/tokencheck/tokencheck/engine/source"
 )
 
 // Tokens with valid checksums, built the way GitHub builds them.
@@ -27,18 +27,18 @@ var (
 	fineGrainedToken  = "github_pat_11AAAAAAA0aaaaaaaaaaaa_" + strings.Repeat("b", 59)
 )
 
-func live(t *testing.T, fake *ghfake.Server, value string) (facts.Token, error) {
+func live(t *testing.T, fake *ghapitest.Server, value string) (facts.Token, error) {
 	t.Helper()
 	api, err := ghapi.New(ghapi.Options{APIURL: fake.APIURL(), Retry: ghapi.Retry{BaseDelay: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return collect.Live(context.Background(), api, collect.LiveToken{Secret: facts.NewSecret(value), Label: "GH_TOKEN"})
+	return source.Live(context.Background(), api, source.LiveToken{Secret: facts.NewSecret(value), Label: "GH_TOKEN"})
 }
 
 func TestLiveClassic(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(classicToken, "/user", ghfake.Fixture(t, "user-classic-broad.http"))
+	fake := ghapitest.New(t)
+	fake.Answer(classicToken, "/user", ghapitest.Fixture(t, "user-classic-broad.http"))
 	tok, err := live(t, fake, classicToken)
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +57,8 @@ func TestLiveClassic(t *testing.T) {
 }
 
 func TestLivePackagesExpiry(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(packagesToken, "/user", ghfake.Fixture(t, "user-classic-packages.http"))
+	fake := ghapitest.New(t)
+	fake.Answer(packagesToken, "/user", ghapitest.Fixture(t, "user-classic-packages.http"))
 	tok, err := live(t, fake, packagesToken)
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +69,8 @@ func TestLivePackagesExpiry(t *testing.T) {
 }
 
 func TestLiveFineGrainedOffsetExpiry(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(fineGrainedToken, "/user", ghfake.Fixture(t, "user-fine-grained.http"))
+	fake := ghapitest.New(t)
+	fake.Answer(fineGrainedToken, "/user", ghapitest.Fixture(t, "user-fine-grained.http"))
 	tok, err := live(t, fake, fineGrainedToken)
 	if err != nil {
 		t.Fatal(err)
@@ -91,8 +91,8 @@ func TestLiveFineGrainedOffsetExpiry(t *testing.T) {
 }
 
 func TestLiveInstallationTokenUsesRateLimit(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(installationToken, "/rate_limit", ghfake.Fixture(t, "installation-rate-limit.http"))
+	fake := ghapitest.New(t)
+	fake.Answer(installationToken, "/rate_limit", ghapitest.Fixture(t, "installation-rate-limit.http"))
 	tok, err := live(t, fake, installationToken)
 	if err != nil {
 		t.Fatal(err)
@@ -106,9 +106,9 @@ func TestLiveInstallationTokenUsesRateLimit(t *testing.T) {
 }
 
 func TestLiveFallsBackToRateLimitWhenUserIsRefused(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(classicToken, "/user", ghfake.Fixture(t, "installation-user-403.http"))
-	fake.Answer(classicToken, "/rate_limit", ghfake.Fixture(t, "installation-rate-limit.http").With("X-OAuth-Scopes", "repo"))
+	fake := ghapitest.New(t)
+	fake.Answer(classicToken, "/user", ghapitest.Fixture(t, "installation-user-403.http"))
+	fake.Answer(classicToken, "/rate_limit", ghapitest.Fixture(t, "installation-rate-limit.http").With("X-OAuth-Scopes", "repo"))
 	tok, err := live(t, fake, classicToken)
 	if err != nil {
 		t.Fatal(err)
@@ -122,8 +122,8 @@ func TestLiveFallsBackToRateLimitWhenUserIsRefused(t *testing.T) {
 }
 
 func TestLiveMissingScopesHeaderIsUnknownNotNone(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(classicToken, "/user", ghfake.Fixture(t, "user-classic-broad.http").With("X-OAuth-Scopes", ""))
+	fake := ghapitest.New(t)
+	fake.Answer(classicToken, "/user", ghapitest.Fixture(t, "user-classic-broad.http").With("X-OAuth-Scopes", ""))
 	tok, err := live(t, fake, classicToken)
 	if err != nil {
 		t.Fatal(err)
@@ -135,10 +135,10 @@ func TestLiveMissingScopesHeaderIsUnknownNotNone(t *testing.T) {
 }
 
 func TestLiveFailures(t *testing.T) {
-	fake := ghfake.New(t)
-	fake.Answer(ssoToken, "/user", ghfake.Fixture(t, "sso-required.http"))
+	fake := ghapitest.New(t)
+	fake.Answer(ssoToken, "/user", ghapitest.Fixture(t, "sso-required.http"))
 	tok, err := live(t, fake, ssoToken)
-	var inc *collect.IncompleteError
+	var inc *source.IncompleteError
 	if !errors.As(err, &inc) || !strings.Contains(inc.Reason, "https://github.com/orgs/acme/sso?authorization_request=") {
 		t.Fatalf("SSO 403: %v", err)
 	}
@@ -154,7 +154,7 @@ func TestLiveFailures(t *testing.T) {
 
 	before := len(fake.Requests())
 	_, err = live(t, fake, classicToken[:len(classicToken)-1]+"x")
-	var in *collect.InputError
+	var in *source.InputError
 	if !errors.As(err, &in) || !strings.Contains(in.Error(), "checksum does not match") || !strings.Contains(in.Error(), "not sent") {
 		t.Errorf("malformed token: %v", err)
 	}
@@ -168,15 +168,15 @@ func TestLiveFailures(t *testing.T) {
 }
 
 func TestHeadersDump(t *testing.T) {
-	dir := filepath.Join(ghfake.FixturesDir())
-	tok, err := collect.Headers(collect.HeaderDump{File: filepath.Join(dir, "user-classic-broad.http"), Type: "ghp_", LastFour: "T4V4"})
+	dir := filepath.Join(ghapitest.FixturesDir())
+	tok, err := source.Headers(source.HeaderDump{File: filepath.Join(dir, "user-classic-broad.http"), Type: "ghp_", LastFour: "T4V4"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tok.Type != facts.TypeClassic || len(tok.Scopes) != 11 || tok.Owner != "octocat" || tok.LastFour != "T4V4" || tok.Source.Kind != facts.SourceHeaders || tok.Source.Line != 1 {
 		t.Errorf("token = %+v", tok)
 	}
-	tok, err = collect.Headers(collect.HeaderDump{File: filepath.Join(dir, "user-fine-grained.http")})
+	tok, err = source.Headers(source.HeaderDump{File: filepath.Join(dir, "user-fine-grained.http")})
 	if err != nil || tok.Type != facts.TypeUnknown || !tok.IsUnknown(facts.FactType) || tok.ExpiresAt == nil {
 		t.Errorf("fine-grained dump without --type: %+v, %v", tok, err)
 	}
@@ -184,23 +184,23 @@ func TestHeadersDump(t *testing.T) {
 	tmp := t.TempDir()
 	empty := filepath.Join(tmp, "empty-scopes.txt")
 	os.WriteFile(empty, []byte("HTTP/2 200\r\nx-oauth-scopes: \r\n\r\n"), 0o644)
-	tok, err = collect.Headers(collect.HeaderDump{File: empty, Type: "classic"})
+	tok, err = source.Headers(source.HeaderDump{File: empty, Type: "classic"})
 	if err != nil || tok.Scopes == nil || len(tok.Scopes) != 0 || tok.IsUnknown(facts.FactScopes) {
 		t.Errorf("empty X-OAuth-Scopes must mean no scopes: %+v, %v", tok, err)
 	}
 
-	_, err = collect.Headers(collect.HeaderDump{File: filepath.Join(dir, "bad-credentials.http")})
-	var in *collect.InputError
+	_, err = source.Headers(source.HeaderDump{File: filepath.Join(dir, "bad-credentials.http")})
+	var in *source.InputError
 	if !errors.As(err, &in) || !strings.Contains(err.Error(), "bad-credentials.http:1: the saved response is 401") {
 		t.Errorf("401 dump: %v", err)
 	}
-	_, err = collect.Headers(collect.HeaderDump{File: filepath.Join(dir, "sso-required.http"), Type: "bogus"})
+	_, err = source.Headers(source.HeaderDump{File: filepath.Join(dir, "sso-required.http"), Type: "bogus"})
 	if !errors.As(err, &in) || in.File != "--type" {
 		t.Errorf("bad --type: %v", err)
 	}
 	garbage := filepath.Join(tmp, "garbage.txt")
 	os.WriteFile(garbage, []byte("HTTP/2 200\nx-oauth-scopes: repo\nthis is not a header\n\n"), 0o644)
-	_, err = collect.Headers(collect.HeaderDump{File: garbage})
+	_, err = source.Headers(source.HeaderDump{File: garbage})
 	if err == nil || !strings.Contains(err.Error(), "garbage.txt:3: not a header line") {
 		t.Errorf("garbage dump: %v", err)
 	}
