@@ -16,7 +16,7 @@ type Report struct {
 	Tool       string            `json:"tool"`
 	Version    string            `json:"version"`
 	Now        string            `json:"now"`
-	FailOn     finding.Severity            `json:"fail_on"`
+	FailOn     finding.Severity  `json:"fail_on"`
 	Tokens     []Token           `json:"tokens"`
 	Findings   []finding.Finding `json:"findings"`
 	Errors     []string          `json:"errors"`
@@ -62,14 +62,14 @@ type Incomplete struct {
 
 // Summary counts a run's outcome.
 type Summary struct {
-	Tokens     int            `json:"tokens"`
-	Findings   int            `json:"findings"`
+	Tokens     int                      `json:"tokens"`
+	Findings   int                      `json:"findings"`
 	BySeverity map[finding.Severity]int `json:"by_severity"`
-	Failing    int            `json:"failing"`
-	Waived     int            `json:"waived"`
-	Existing   int            `json:"existing"`
-	Errors     int            `json:"errors"`
-	Incomplete int            `json:"incomplete"`
+	Failing    int                      `json:"failing"`
+	Waived     int                      `json:"waived"`
+	Existing   int                      `json:"existing"`
+	Errors     int                      `json:"errors"`
+	Incomplete int                      `json:"incomplete"`
 	// UnusedWaivers counts waivers that matched nothing.
 	UnusedWaivers int `json:"unused_waivers"`
 }
