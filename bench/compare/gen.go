@@ -31,7 +31,7 @@ func generate(n int, seed uint64) []facts.Token {
 		switch k := rng.IntN(100); {
 		case k < 55: // approved fine-grained grant
 			t.Type, t.ResourceOwner, t.Approval = facts.TypeFineGrained, "acme", facts.ApprovalApproved
-			t.RepositorySelection = []string{"all", "subset", "subset"}[rng.IntN(3)]
+			t.RepositorySelection = []facts.RepositorySelection{facts.SelectAll, facts.SelectSubset, facts.SelectSubset}[rng.IntN(3)]
 			t.Permissions = &facts.Permissions{Repository: repoPerms[rng.IntN(len(repoPerms))]}
 			if rng.IntN(4) == 0 {
 				t.Permissions.Organization = map[string]string{"members": "read"}

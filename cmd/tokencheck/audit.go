@@ -156,7 +156,7 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 		if opts.PreviewDays > 0 {
 			a.Preview = &report.LifetimePreview{Days: opts.PreviewDays, Blocked: []report.PreviewToken{}}
 			for _, b := range audit.PreviewMaxLifetime(res.Tokens, opts.PreviewDays, j.now) {
-				a.Preview.Blocked = append(a.Preview.Blocked, report.PreviewToken{Token: b.Token.ID, Name: b.Token.Name, Owner: b.Token.Owner, Type: b.Token.Type, Reason: b.Reason})
+				a.Preview.Blocked = append(a.Preview.Blocked, report.PreviewToken{Token: b.Token.ID, Name: b.Token.Name, Owner: b.Token.Owner, Type: string(b.Token.Type), Reason: b.Reason})
 			}
 		}
 		r.Audit = a

@@ -163,7 +163,7 @@ func (j *judge) add(ctx context.Context, tokens []facts.Token) error {
 	}
 	j.findings = append(j.findings, findings...)
 	for _, t := range tokens {
-		rt := report.Token{ID: t.ID, Name: t.Name, Type: t.Type, Source: t.Source.Kind, LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
+		rt := report.Token{ID: t.ID, Name: t.Name, Type: string(t.Type), Source: string(t.Source.Kind), LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
 		if t.Source.File != "" {
 			rt.Location = &finding.Location{File: t.Source.File, Line: t.Source.Line}
 		}

@@ -8,7 +8,10 @@ import (
 	"strings"
 )
 
-var prefixTypes = []struct{ prefix, typ string }{
+var prefixTypes = []struct {
+	prefix string
+	typ    TokenType
+}{
 	{"github_pat_", TypeFineGrained},
 	{"ghp_", TypeClassic},
 	{"gho_", TypeOAuth},
@@ -40,7 +43,7 @@ func allOf(s, alphabet string) bool {
 }
 
 // TypeOf names a token's type from its prefix; unknown when no known prefix matches.
-func TypeOf(value string) string {
+func TypeOf(value string) TokenType {
 	for _, p := range prefixTypes {
 		if strings.HasPrefix(value, p.prefix) {
 			return p.typ

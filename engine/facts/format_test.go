@@ -28,7 +28,7 @@ func TestCheckFormatPublicVectors(t *testing.T) {
 }
 
 func TestTypeOf(t *testing.T) {
-	cases := map[string]string{
+	cases := map[string]TokenType{
 		"ghp_x": TypeClassic, "github_pat_x": TypeFineGrained, "gho_x": TypeOAuth, "ghu_x": TypeAppUser,
 		"ghs_x": TypeAppInstallation, "ghr_x": TypeRefresh, "xoxb-1": TypeUnknown, "": TypeUnknown,
 	}

@@ -27,7 +27,7 @@ func (s Secret) Fingerprint() string { return Fingerprint(s.value) }
 func (s Secret) LastFour() string { return LastFour(s.value) }
 
 // Type is the token type named by the value's prefix.
-func (s Secret) Type() string { return TypeOf(s.value) }
+func (s Secret) Type() TokenType { return TypeOf(s.value) }
 
 // Check verifies the value's format offline (see CheckFormat); the error never holds the value.
 func (s Secret) Check() error { return CheckFormat(s.value) }

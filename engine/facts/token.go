@@ -11,33 +11,63 @@ import (
 // Schema is the value of the "schema" key of a facts document.
 const Schema = "tokencheck.facts/v1"
 
-// Token types, from the prefix of the token value or from a declaration.
+// TokenType is the kind of credential, from the prefix of the token value or from a declaration.
+type TokenType string
+
+// Token types.
 const (
-	TypeClassic         = "classic"
-	TypeFineGrained     = "fine_grained"
-	TypeOAuth           = "oauth"
-	TypeAppUser         = "app_user"
-	TypeAppInstallation = "app_installation"
-	TypeRefresh         = "refresh"
-	TypeUnknown         = "unknown"
+	TypeClassic         TokenType = "classic"
+	TypeFineGrained               = "fine_grained"
+	TypeOAuth                     = "oauth"
+	TypeAppUser                   = "app_user"
+	TypeAppInstallation           = "app_installation"
+	TypeRefresh                   = "refresh"
+	TypeUnknown                   = "unknown"
 )
 
-// Source kinds: where a token's facts came from.
+// SourceKind says where a token's facts came from.
+type SourceKind string
+
+// Source kinds.
 const (
-	SourceLive         = "live"
-	SourceHeaders      = "headers"
-	SourceOrgAudit     = "org_audit"
-	SourceInventory    = "inventory"
-	SourceTemplateLink = "template_link"
-	SourceFacts        = "facts"
+	SourceLive         SourceKind = "live"
+	SourceHeaders                 = "headers"
+	SourceOrgAudit                = "org_audit"
+	SourceInventory               = "inventory"
+	SourceTemplateLink            = "template_link"
+	SourceFacts                   = "facts"
 )
 
-// Approval states of a fine-grained token's access to an organisation.
+// Approval is the state of a fine-grained token's access to an organisation.
+type Approval string
+
+// Approval states.
 const (
-	ApprovalApproved    = "approved"
-	ApprovalPending     = "pending"
-	ApprovalDenied      = "denied"
-	ApprovalNotRequired = "not_required"
+	ApprovalApproved    Approval = "approved"
+	ApprovalPending              = "pending"
+	ApprovalDenied               = "denied"
+	ApprovalNotRequired Approval = "not_required"
+	ApprovalUnknown     Approval = "unknown"
+)
+
+// RepositorySelection says which repositories a fine-grained token reaches.
+type RepositorySelection string
+
+// Repository selections, as GitHub names them.
+const (
+	SelectAll    RepositorySelection = "all"
+	SelectSubset RepositorySelection = "subset"
+	SelectNone   RepositorySelection = "none"
+)
+
+// SSO is a token's SAML single sign-on state.
+type SSO string
+
+// SSO states.
+const (
+	SSOAuthorized SSO = "authorized"
+	SSORequired   SSO = "required"
+	SSOUnknown    SSO = "unknown"
 )
 
 // Names of facts that can be unknown; listed in Token.Unknown when a source could not learn them.
@@ -53,29 +83,29 @@ const (
 
 // Token is everything known about one credential: the policy input. It never holds the token value.
 type Token struct {
-	ID                  string            `json:"id"`
-	Name                string            `json:"name,omitempty"`
-	Description         string            `json:"description,omitempty"`
-	Type                string            `json:"type"`
-	Fingerprint         string            `json:"fingerprint,omitempty"`
-	LastFour            string            `json:"last_four,omitempty"`
-	Owner               string            `json:"owner,omitempty"`
-	ResourceOwner       string            `json:"resource_owner,omitempty"`
-	Scopes              []string          `json:"scopes,omitempty"`
-	ScopesEffective     []string          `json:"scopes_effective,omitempty"`
-	RepositorySelection string            `json:"repository_selection,omitempty"`
-	Repositories        []string          `json:"repositories,omitempty"`
-	Permissions         *Permissions      `json:"permissions,omitempty"`
-	CreatedAt           *time.Time        `json:"created_at,omitempty"`
-	ExpiresAt           *time.Time        `json:"expires_at,omitempty"`
-	LastUsedAt          *time.Time        `json:"last_used_at,omitempty"`
-	Approval            string            `json:"approval,omitempty"`
-	SSO                 string            `json:"sso,omitempty"`
-	Needs               map[string]string `json:"needs,omitempty"`
-	NeedsScopes         []string          `json:"needs_scopes,omitempty"`
-	ClassicReason       string            `json:"classic_reason,omitempty"`
-	Unknown             []string          `json:"unknown,omitempty"`
-	Source              Source            `json:"source"`
+	ID                  string              `json:"id"`
+	Name                string              `json:"name,omitempty"`
+	Description         string              `json:"description,omitempty"`
+	Type                TokenType           `json:"type"`
+	Fingerprint         string              `json:"fingerprint,omitempty"`
+	LastFour            string              `json:"last_four,omitempty"`
+	Owner               string              `json:"owner,omitempty"`
+	ResourceOwner       string              `json:"resource_owner,omitempty"`
+	Scopes              []string            `json:"scopes,omitempty"`
+	ScopesEffective     []string            `json:"scopes_effective,omitempty"`
+	RepositorySelection RepositorySelection `json:"repository_selection,omitempty"`
+	Repositories        []string            `json:"repositories,omitempty"`
+	Permissions         *Permissions        `json:"permissions,omitempty"`
+	CreatedAt           *time.Time          `json:"created_at,omitempty"`
+	ExpiresAt           *time.Time          `json:"expires_at,omitempty"`
+	LastUsedAt          *time.Time          `json:"last_used_at,omitempty"`
+	Approval            Approval            `json:"approval,omitempty"`
+	SSO                 SSO                 `json:"sso,omitempty"`
+	Needs               map[string]string   `json:"needs,omitempty"`
+	NeedsScopes         []string            `json:"needs_scopes,omitempty"`
+	ClassicReason       string              `json:"classic_reason,omitempty"`
+	Unknown             []string            `json:"unknown,omitempty"`
+	Source              Source              `json:"source"`
 }
 
 // Permissions are fine-grained grants by resource group; names GitHub does not define land in Other.
@@ -88,9 +118,9 @@ type Permissions struct {
 
 // Source locates where a token's facts were read.
 type Source struct {
-	Kind string `json:"kind"`
-	File string `json:"file,omitempty"`
-	Line int    `json:"line,omitempty"`
+	Kind SourceKind `json:"kind"`
+	File string     `json:"file,omitempty"`
+	Line int        `json:"line,omitempty"`
 }
 
 // Document is the facts file that scan and audit write and check reads back.

@@ -36,14 +36,14 @@ func tokenTerm(t *facts.Token) *ast.Term {
 	str("id", t.ID)
 	str("name", t.Name)
 	str("description", t.Description)
-	o.Insert(ast.InternedTerm("type"), ast.StringTerm(t.Type))
+	o.Insert(ast.InternedTerm("type"), ast.StringTerm(string(t.Type)))
 	str("fingerprint", t.Fingerprint)
 	str("last_four", t.LastFour)
 	str("owner", t.Owner)
 	str("resource_owner", t.ResourceOwner)
 	strs("scopes", t.Scopes)
 	strs("scopes_effective", t.ScopesEffective)
-	str("repository_selection", t.RepositorySelection)
+	str("repository_selection", string(t.RepositorySelection))
 	strs("repositories", t.Repositories)
 	if p := t.Permissions; p != nil {
 		po := ast.NewObject()
@@ -61,15 +61,15 @@ func tokenTerm(t *facts.Token) *ast.Term {
 	when("created_at", t.CreatedAt)
 	when("expires_at", t.ExpiresAt)
 	when("last_used_at", t.LastUsedAt)
-	str("approval", t.Approval)
-	str("sso", t.SSO)
+	str("approval", string(t.Approval))
+	str("sso", string(t.SSO))
 	if len(t.Needs) > 0 {
 		o.Insert(ast.InternedTerm("needs"), stringMapTerm(t.Needs))
 	}
 	strs("needs_scopes", t.NeedsScopes)
 	str("classic_reason", t.ClassicReason)
 	strs("unknown", t.Unknown)
-	src := ast.NewObject(ast.Item(ast.InternedTerm("kind"), ast.StringTerm(t.Source.Kind)))
+	src := ast.NewObject(ast.Item(ast.InternedTerm("kind"), ast.StringTerm(string(t.Source.Kind))))
 	if t.Source.File != "" {
 		src.Insert(ast.InternedTerm("file"), ast.StringTerm(t.Source.File))
 	}

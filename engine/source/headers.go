@@ -83,11 +83,11 @@ func Headers(hd HeaderDump) (facts.Token, error) {
 
 // ParseTokenType accepts a type name (classic, fine_grained, oauth, app_user, app_installation,
 // refresh) or a token prefix (ghp_, github_pat_, gho_, ghu_, ghs_, ghr_).
-func ParseTokenType(s string) (string, error) {
+func ParseTokenType(s string) (facts.TokenType, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
-	switch s {
+	switch t := facts.TokenType(s); t {
 	case facts.TypeClassic, facts.TypeFineGrained, facts.TypeOAuth, facts.TypeAppUser, facts.TypeAppInstallation, facts.TypeRefresh:
-		return s, nil
+		return t, nil
 	case "fine-grained":
 		return facts.TypeFineGrained, nil
 	}

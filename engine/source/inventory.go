@@ -16,8 +16,8 @@ var declarationKeys = []string{
 }
 
 var (
-	declaredTypes   = []string{facts.TypeClassic, facts.TypeFineGrained, facts.TypeOAuth, facts.TypeAppUser, facts.TypeAppInstallation}
-	approvals       = []string{"approved", "pending", "denied", "not_required"}
+	declaredTypes   = []facts.TokenType{facts.TypeClassic, facts.TypeFineGrained, facts.TypeOAuth, facts.TypeAppUser, facts.TypeAppInstallation}
+	approvals       = []facts.Approval{facts.ApprovalApproved, facts.ApprovalPending, facts.ApprovalDenied, facts.ApprovalNotRequired}
 	classicReasons  = []string{"packages", "enterprise", "outside_collaborator", "multiple_orgs", "checks_api", "public_contrib"}
 	templateLinkSet = []string{"name", "description", "resource_owner", "permissions", "expires_at", "expires_in_days", "type"}
 )
@@ -96,10 +96,10 @@ func (d *decoder) declaration(item *yaml.Node) (facts.Token, bool) {
 		d.fromLink(&t, link, fields)
 	}
 	if n, ok := fields["type"]; ok {
-		t.Type = d.enum(n, "type", declaredTypes)
+		t.Type = enum(d, n, "type", declaredTypes)
 	}
 	if _, declared := fields["type"]; t.Type == "" && !declared {
-		d.fail(item, "token %s: declare type (%s) or template_link", t.ID, strings.Join(declaredTypes, " | "))
+		d.fail(item, "token %s: declare type (%s) or template_link", t.ID, joinNames(declaredTypes, " | "))
 	}
 	if t.Type == "" {
 		t.Type = facts.TypeUnknown
@@ -114,10 +114,10 @@ func (d *decoder) declaration(item *yaml.Node) (facts.Token, bool) {
 	setStr("owner", &t.Owner)
 	setStr("resource_owner", &t.ResourceOwner)
 	if n, ok := fields["approval"]; ok {
-		t.Approval = d.enum(n, "approval", approvals)
+		t.Approval = enum(d, n, "approval", approvals)
 	}
 	if n, ok := fields["classic_reason"]; ok {
-		t.ClassicReason = d.enum(n, "classic_reason", classicReasons)
+		t.ClassicReason = enum(d, n, "classic_reason", classicReasons)
 	}
 	if n, ok := fields["repositories"]; ok {
 		d.repositories(&t, n)
@@ -195,7 +195,7 @@ func (d *decoder) repositories(t *facts.Token, n *yaml.Node) {
 	if n.Kind == yaml.ScalarNode {
 		switch n.Value {
 		case "all", "none":
-			t.RepositorySelection = n.Value
+			t.RepositorySelection = facts.RepositorySelection(n.Value)
 		default:
 			d.fail(n, "repositories: want all, none or a list of owner/repo")
 		}
@@ -207,7 +207,7 @@ func (d *decoder) repositories(t *facts.Token, n *yaml.Node) {
 			d.fail(n, "repositories: %q is not owner/repo", r)
 		}
 	}
-	t.RepositorySelection, t.Repositories = "subset", repos
+	t.RepositorySelection, t.Repositories = facts.SelectSubset, repos
 }
 
 func (d *decoder) timeField(fields map[string]*yaml.Node, key string) *time.Time {
@@ -231,10 +231,20 @@ func (d *decoder) str(n *yaml.Node, key string) string {
 	return n.Value
 }
 
-func (d *decoder) enum(n *yaml.Node, key string, allowed []string) string {
-	v := d.str(n, key)
+// joinNames joins typed names for messages.
+func joinNames[T ~string](names []T, sep string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = string(n)
+	}
+	return strings.Join(out, sep)
+}
+
+// enum reads a string that must be one of allowed.
+func enum[T ~string](d *decoder, n *yaml.Node, key string, allowed []T) T {
+	v := T(d.str(n, key))
 	if v != "" && !slices.Contains(allowed, v) {
-		d.fail(n, "%s: %q is not one of %s", key, v, strings.Join(allowed, ", "))
+		d.fail(n, "%s: %q is not one of %s", key, v, joinNames(allowed, ", "))
 		return ""
 	}
 	return v

@@ -149,7 +149,7 @@ func applyHeaders(tok *facts.Token, h http.Header, answered bool) {
 }
 
 // usesScopes: the token kinds whose grants are classic scopes, which GitHub lists in X-OAuth-Scopes.
-func usesScopes(typ string) bool {
+func usesScopes(typ facts.TokenType) bool {
 	return typ == facts.TypeClassic || typ == facts.TypeOAuth || typ == facts.TypeUnknown
 }
 

@@ -352,14 +352,14 @@ func (c *orgCollector) fineGrainedList(ctx context.Context, endpoint, permission
 	return out
 }
 
-func (c *orgCollector) fineGrained(g grant, kind string, id int64, approval string) facts.Token {
+func (c *orgCollector) fineGrained(g grant, kind string, id int64, approval facts.Approval) facts.Token {
 	t := facts.Token{
 		ID:                  fmt.Sprintf("org:%s/%s:%d", c.org, kind, id),
 		Name:                g.TokenName,
 		Description:         g.Reason,
 		Type:                facts.TypeFineGrained,
 		ResourceOwner:       c.org,
-		RepositorySelection: g.RepositorySelection,
+		RepositorySelection: facts.RepositorySelection(g.RepositorySelection),
 		Approval:            approval,
 		ExpiresAt:           stamp(g.TokenExpiresAt),
 		LastUsedAt:          stamp(g.TokenLastUsedAt),

@@ -303,7 +303,7 @@ func TestPreviewMaxLifetime(t *testing.T) {
 	now := time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 	day := 24 * time.Hour
 	at := func(d time.Duration) *time.Time { x := now.Add(d); return &x }
-	tok := func(id, typ string, created, expires *time.Time) facts.Token {
+	tok := func(id string, typ facts.TokenType, created, expires *time.Time) facts.Token {
 		return facts.Token{ID: id, Type: typ, CreatedAt: created, ExpiresAt: expires, Source: facts.Source{Kind: facts.SourceOrgAudit}}
 	}
 	ts := []facts.Token{
