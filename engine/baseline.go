@@ -17,7 +17,7 @@ func baselineKey(rule, token string) string { return rule + "\x00" + token }
 func LoadBaseline(file string) (Baseline, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("--baseline: %w", err)
+		return nil, err
 	}
 	var doc struct {
 		Findings *[]struct {
@@ -26,15 +26,15 @@ func LoadBaseline(file string) (Baseline, error) {
 		} `json:"findings"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("--baseline %s: not a tokencheck JSON report: %w", file, err)
+		return nil, fmt.Errorf("%s: not a tokencheck JSON report: %w", file, err)
 	}
 	if doc.Findings == nil {
-		return nil, fmt.Errorf("--baseline %s: not a tokencheck JSON report (no findings list)", file)
+		return nil, fmt.Errorf("%s: not a tokencheck JSON report (no findings list)", file)
 	}
 	b := Baseline{}
 	for i, f := range *doc.Findings {
 		if f.Rule == "" || f.Token == "" {
-			return nil, fmt.Errorf("--baseline %s: finding %d lacks rule or token", file, i+1)
+			return nil, fmt.Errorf("%s: finding %d lacks rule or token", file, i+1)
 		}
 		b[baselineKey(f.Rule, f.Token)] = true
 	}

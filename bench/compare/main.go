@@ -78,7 +78,7 @@ func run(ctx context.Context) error {
 			}
 		}
 	}
-	cat, err := facts.LoadCatalog()
+	cat, err := policy.LoadCatalog()
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokencheck/tokencheck/engine"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
 	"github.com/tokencheck/tokencheck/engine/report"
-	"github.com/tokencheck/tokencheck/engine/source"
 	"github.com/tokencheck/tokencheck/engine/source/audit"
 )
 
@@ -73,105 +74,93 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	var inputErrs []error
-	orgs, errs := auditOrgs(opts)
-	inputErrs = append(inputErrs, errs...)
+	orgs := auditOrgs(opts, j)
 	creds, err := auditCredentials(opts, io)
 	if err != nil {
-		inputErrs = append(inputErrs, err)
+		j.fail("%v", err)
 	}
 	if opts.PreviewDays < 0 || opts.PreviewDays > 366 {
-		inputErrs = append(inputErrs, fmt.Errorf("--preview-max-lifetime %d: GitHub's policy takes 1 to 366 days", opts.PreviewDays))
+		j.fail("--preview-max-lifetime %d: GitHub's policy takes 1 to 366 days", opts.PreviewDays)
 		opts.PreviewDays = 0
 	}
 	retry := ghapi.Retry{SecondaryRetries: 3, WaitForPrimary: opts.WaitForRateLimit}
 	api, err := opts.api.api(io, creds.App != nil, retry)
 	if err != nil {
-		inputErrs = append(inputErrs, err)
+		j.fail("%v", err)
 	}
-	var res *audit.Result
-	if err == nil && len(orgs) > 0 && (creds.App != nil || !creds.Token.Empty()) {
-		aopts := audit.Options{Orgs: orgs, Repositories: opts.Repositories, Credentials: !opts.NoCredentials}
-		if opts.OwnerTokenEnv != "" {
-			v := io.Getenv(opts.OwnerTokenEnv)
-			owner := facts.NewSecret(v)
-			switch err := owner.Check(); {
-			case owner.Empty():
-				inputErrs = append(inputErrs, fmt.Errorf("--owner-token-env %s: the variable is empty or unset", opts.OwnerTokenEnv))
-			case err != nil:
-				inputErrs = append(inputErrs, fmt.Errorf("--owner-token-env %s: %v; not sent", opts.OwnerTokenEnv, err))
-			default:
-				aopts.Owner = owner
-			}
-		}
-		if io.ErrTTY && !opts.api.Verbose {
-			aopts.Progress = func(p audit.Progress) {
-				fmt.Fprintf(io.Err, "\r\x1b[Ktokencheck: %s: %d page(s), %d token(s)", p.Org, p.Pages, p.Tokens)
-			}
-		}
-		// Judge each page while the next ones are fetched: the audit then takes about as long as
-		// the API does.
-		pages := make(chan []facts.Token, 16)
-		judged := make(chan error, 1)
-		go func() {
-			var err error
-			for batch := range pages {
-				if err == nil {
-					err = j.add(context.WithoutCancel(ctx), batch)
-				}
-			}
-			judged <- err
-		}()
-		aopts.Tokens = func(batch []facts.Token) { pages <- batch }
-		cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
-		res = audit.Collect(cctx, api, creds, j.catalog, aopts)
-		cancel()
-		close(pages)
-		if err := <-judged; err != nil {
-			return err
-		}
-		if aopts.Progress != nil {
-			fmt.Fprint(io.Err, "\r\x1b[K")
-		}
-	} else {
-		res = &audit.Result{Counts: map[string]int{}}
-	}
-	inputErrs = append(inputErrs, res.Errors...)
-	var incomplete []report.Incomplete
-	for _, inc := range res.Incomplete {
-		incomplete = append(incomplete, report.Incomplete{Source: inc.Source, Reason: inc.Reason})
-	}
-	if opts.api.FactsOut != "" {
-		if err := writeFacts(opts.api.FactsOut, res.Tokens); err != nil {
-			inputErrs = append(inputErrs, err)
+	src := &audit.Source{API: api, Credentials: creds, Catalog: j.catalog, Options: audit.Options{
+		Orgs: orgs, Repositories: opts.Repositories, Credentials: !opts.NoCredentials,
+		Hints: audit.Hints{
+			NoCredentials: "pass --no-credential-authorizations for other organisations",
+			OwnerToken:    "pass one with --owner-token-env VAR",
+		},
+	}}
+	if opts.OwnerTokenEnv != "" {
+		v := io.Getenv(opts.OwnerTokenEnv)
+		owner := facts.NewSecret(v)
+		switch err := owner.Check(); {
+		case owner.Empty():
+			j.fail("--owner-token-env %s: the variable is empty or unset", opts.OwnerTokenEnv)
+		case err != nil:
+			j.fail("--owner-token-env %s: %v; not sent", opts.OwnerTokenEnv, err)
+		default:
+			src.Options.Owner = owner
 		}
 	}
-	owners := map[string]string{}
-	for _, t := range res.Tokens {
-		owners[t.ID] = t.Owner
+	if io.ErrTTY && !opts.api.Verbose {
+		src.Options.Progress = func(p audit.Progress) {
+			fmt.Fprintf(io.Err, "\r\x1b[Ktokencheck: %s: %d page(s), %d token(s)", p.Org, p.Pages, p.Tokens)
+		}
 	}
-	j.augment = func(r *report.Report) {
-		a := &report.AuditSummary{Orgs: orgs, TokensBySource: res.Counts, APIPages: res.Pages}
+	var sources []engine.Source
+	if api != nil && len(orgs) > 0 && (creds.App != nil || !creds.Token.Empty()) {
+		sources = append(sources, src)
+	}
+	fo, err := newFactsOut(opts.api.FactsOut)
+	if err != nil {
+		j.fail("%v", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
+	defer cancel()
+	res, err := j.run(cctx, fo.observe(), sources...)
+	if err != nil {
+		return err
+	}
+	if src.Options.Progress != nil {
+		fmt.Fprint(io.Err, "\r\x1b[K")
+	}
+	closeFacts(fo, res)
+	collected := src.Result
+	if collected == nil {
+		collected = &audit.Result{Counts: map[string]int{}}
+	}
+	return j.conclude(res, func(r *report.Report) {
+		owners := map[string]string{}
+		for _, t := range collected.Tokens {
+			owners[t.ID] = t.Owner
+		}
+		a := &report.AuditSummary{Orgs: orgs, TokensBySource: collected.Counts, APIPages: collected.Pages}
 		a.CountFindings(r.Findings, owners, 10)
 		if opts.PreviewDays > 0 {
 			a.Preview = &report.LifetimePreview{Days: opts.PreviewDays, Blocked: []report.PreviewToken{}}
-			for _, b := range audit.PreviewMaxLifetime(res.Tokens, opts.PreviewDays, j.now) {
+			for _, b := range audit.PreviewMaxLifetime(collected.Tokens, opts.PreviewDays, j.now) {
 				a.Preview.Blocked = append(a.Preview.Blocked, report.PreviewToken{Token: b.Token.ID, Name: b.Token.Name, Owner: b.Token.Owner, Type: string(b.Token.Type), Reason: b.Reason})
 			}
 		}
 		r.Audit = a
-	}
-	return j.conclude(inputErrs, incomplete)
+	})
 }
 
 // auditOrgs gathers --org and --orgs-file, each org once, checking names.
-func auditOrgs(opts *auditOptions) ([]string, []error) {
+func auditOrgs(opts *auditOptions, j *judge) []string {
 	var orgs []string
-	var errs []error
+	errs := 0
 	seen := map[string]bool{}
-	add := func(org string, where string) {
+	add := func(org string, p finding.Problem) {
 		if !audit.ValidOrg(org) {
-			errs = append(errs, fmt.Errorf("%s: %q is not a GitHub organisation name", where, org))
+			p.Kind, p.Message = finding.Input, fmt.Sprintf("%q is not a GitHub organisation name", org)
+			j.problem(p)
+			errs++
 			return
 		}
 		if key := strings.ToLower(org); !seen[key] {
@@ -180,12 +169,13 @@ func auditOrgs(opts *auditOptions) ([]string, []error) {
 		}
 	}
 	for _, o := range opts.Orgs {
-		add(strings.TrimSpace(o), "--org")
+		add(strings.TrimSpace(o), finding.Problem{Source: "--org"})
 	}
 	if opts.OrgsFile != "" {
 		f, err := os.Open(opts.OrgsFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("--orgs-file: %w", err))
+			j.fail("--orgs-file: %v", err)
+			errs++
 		} else {
 			sc := bufio.NewScanner(f)
 			for n := 1; sc.Scan(); n++ {
@@ -193,15 +183,15 @@ func auditOrgs(opts *auditOptions) ([]string, []error) {
 				if line == "" || strings.HasPrefix(line, "#") {
 					continue
 				}
-				add(line, fmt.Sprintf("%s:%d", opts.OrgsFile, n))
+				add(line, finding.Problem{File: opts.OrgsFile, Line: n})
 			}
 			f.Close()
 		}
 	}
-	if len(orgs) == 0 && len(errs) == 0 {
-		errs = append(errs, errors.New("no organisation to audit: pass --org ORG (repeatable) or --orgs-file FILE"))
+	if len(orgs) == 0 && errs == 0 {
+		j.fail("no organisation to audit: pass --org ORG (repeatable) or --orgs-file FILE")
 	}
-	return orgs, errs
+	return orgs
 }
 
 // auditCredentials picks the App (--app-id/--app-key) or the token in GH_TOKEN/GITHUB_TOKEN.
@@ -212,7 +202,7 @@ func auditCredentials(opts *auditOptions, io streams) (audit.Credentials, error)
 		}
 		key, err := audit.LoadAppKey(opts.AppKey)
 		if err != nil {
-			return audit.Credentials{}, err
+			return audit.Credentials{}, fmt.Errorf("--app-key: %w", err)
 		}
 		return audit.Credentials{App: &audit.App{ID: opts.AppID, Key: key}}, nil
 	}
@@ -220,7 +210,7 @@ func auditCredentials(opts *auditOptions, io streams) (audit.Credentials, error)
 		if v := strings.TrimSpace(io.Getenv(name)); v != "" {
 			s := facts.NewSecret(v)
 			if err := s.Check(); err != nil {
-				return audit.Credentials{}, &source.InputError{File: name, Msg: err.Error() + "; not sent"}
+				return audit.Credentials{}, fmt.Errorf("%s: %v; not sent", name, err)
 			}
 			return audit.Credentials{Token: s}, nil
 		}

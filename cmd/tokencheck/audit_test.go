@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"os"
 	"path/filepath"
 	"strings"
@@ -178,7 +179,7 @@ func BenchmarkAudit10000Grants(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cat, _ := facts.LoadCatalog()
+		cat, _ := policy.LoadCatalog()
 		for b.Loop() {
 			res := audit.Collect(context.Background(), api, audit.Credentials{Token: facts.NewSecret(auditToken)}, cat, audit.Options{Orgs: []string{"bigco"}})
 			if len(res.Tokens) != 10000 {

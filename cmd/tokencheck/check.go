@@ -3,7 +3,6 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/source"
 )
 
@@ -36,8 +35,9 @@ func checkRun(cmd *cobra.Command, opts *checkOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	res := source.Stream(ctx, opts.Paths, j.catalog, j.now, 0, func(batch []facts.Token) error {
-		return j.add(ctx, batch)
-	})
-	return j.conclude(res.Errors, nil)
+	res, err := j.run(ctx, nil, source.Paths{Paths: opts.Paths, Catalog: j.catalog, Now: j.now})
+	if err != nil {
+		return err
+	}
+	return j.conclude(res, nil)
 }

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/tokencheck/tokencheck/engine/policy"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +13,7 @@ import (
 	"github.com/tokencheck/tokencheck/engine"
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"github.com/tokencheck/tokencheck/engine/report"
 )
 
@@ -53,22 +52,19 @@ func (o *judgeOptions) addFlags(cmd *cobra.Command) {
 // output is one report to write: a format and a file ("" for stdout).
 type output struct{ format, file string }
 
-// judge is a judging run in progress: the engine and settings it stands on, and every error met on
-// the way. Errors do not stop it: what can still be judged is judged, and the run exits 2.
+// judge is what the shared flags resolve into: the compiled policy, the clock, the gate, the
+// outputs, and every problem met on the way. A problem does not stop the run: what can still be
+// judged is judged, and the run exits 2.
 type judge struct {
 	opts     judgeOptions
 	io       streams
 	catalog  *facts.Catalog
-	engine   *policy.Evaluator
+	policy   *policy.Evaluator
 	now      time.Time
 	failOn   finding.Severity
-	errors   []string
+	problems []finding.Problem
 	outputs  []output
 	baseline engine.Baseline
-	findings []finding.Finding // of every token added so far
-	tokens   []report.Token    // what the report shows of them
-	// augment, when set, adds a command's own parts to the report once findings are known.
-	augment func(*report.Report)
 }
 
 // newJudge resolves the shared flags and compiles the policies. A bad flag value or a user policy
@@ -76,7 +72,7 @@ type judge struct {
 // a broken built-in set is fatal.
 func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error) {
 	j := &judge{opts: opts, io: io, now: time.Now().UTC(), failOn: finding.High}
-	cat, err := facts.LoadCatalog()
+	cat, err := policy.LoadCatalog()
 	if err != nil {
 		return nil, err
 	}
@@ -109,26 +105,26 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 	if opts.Baseline != "" {
 		b, err := engine.LoadBaseline(opts.Baseline)
 		if err != nil {
-			j.fail("%v; every finding counts as new", err)
+			j.fail("--baseline: %v; every finding counts as new", err)
 		} else {
 			j.baseline = b
 		}
 	}
 	cfg := j.loadConfig()
-	eopts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
-	e, err := policy.New(ctx, eopts)
+	popts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
+	p, err := policy.New(ctx, popts)
 	if err != nil && (len(opts.PolicyDirs) > 0 || len(opts.DataFiles) > 0) {
 		j.fail("%v; judging with the built-in rules only", err)
-		eopts.PolicyDirs, eopts.DataFiles = nil, nil
-		e, err = policy.New(ctx, eopts)
+		popts.PolicyDirs, popts.DataFiles = nil, nil
+		p, err = policy.New(ctx, popts)
 	}
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range e.UnknownDisabled() {
+	for _, id := range p.UnknownDisabled() {
 		j.fail("--disable %s: no such rule (tokencheck policy list shows them)", id)
 	}
-	j.engine = e
+	j.policy = p
 	return j, nil
 }
 
@@ -150,96 +146,80 @@ func (j *judge) loadConfig() policy.Config {
 	return cfg
 }
 
+// fail records a problem with the flags or the configuration; its message names the flag.
 func (j *judge) fail(format string, args ...any) {
-	j.errors = append(j.errors, fmt.Sprintf(format, args...))
+	j.problems = append(j.problems, finding.Problem{Kind: finding.Input, Message: fmt.Sprintf(format, args...)})
 }
 
-// add judges a batch of tokens and keeps what the report needs of them, not the tokens: a large
-// input is judged in bounded memory.
-func (j *judge) add(ctx context.Context, tokens []facts.Token) error {
-	findings, err := j.engine.Evaluate(ctx, tokens, j.now)
-	if err != nil {
-		return err
-	}
-	j.findings = append(j.findings, findings...)
-	for _, t := range tokens {
-		rt := report.Token{ID: t.ID, Name: t.Name, Type: string(t.Type), Source: string(t.Source.Kind), LastFour: t.LastFour, Unknown: slices.Sorted(slices.Values(t.Unknown))}
-		if t.Source.File != "" {
-			rt.Location = &finding.Location{File: t.Source.File, Line: t.Source.Line}
-		}
-		j.tokens = append(j.tokens, rt)
-	}
-	return nil
+// problem records a problem found while preparing the sources.
+func (j *judge) problem(p finding.Problem) { j.problems = append(j.problems, p) }
+
+// run judges the sources through the pipeline. observe, when set, sees every batch.
+func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sources ...engine.Source) (*finding.Result, error) {
+	return engine.Run(ctx, engine.Options{
+		Policy: j.policy, Now: j.now, FailOn: j.failOn, Baseline: j.baseline, Problems: j.problems, Observe: observe,
+	}, sources...)
 }
 
-// finish judges the tokens, writes the report and returns the exit code error (nil for 0).
-func (j *judge) finish(ctx context.Context, tokens []facts.Token, inputErrs []error, incomplete []report.Incomplete) error {
-	if err := j.add(ctx, tokens); err != nil {
-		return err
-	}
-	return j.conclude(inputErrs, incomplete)
-}
-
-// conclude writes the report of everything added and returns the exit code error (nil for 0).
-func (j *judge) conclude(inputErrs []error, incomplete []report.Incomplete) error {
-	for _, err := range inputErrs {
-		j.fail("%v", err)
-	}
-	findings := j.findings
-	r := &report.Report{
-		Tool: "tokencheck", Version: version, Now: j.now.Format(time.RFC3339), FailOn: j.failOn,
-		Findings: findings, Errors: j.errors, Incomplete: incomplete, Rules: j.engine.Rules(),
-		SourceRoot: repoRoot(), Tokens: j.tokens,
-	}
+// conclude writes the report of a run in every requested format and returns the exit code as an
+// error (nil for 0). augment, when set, adds a command's own parts to the report. An output that
+// cannot be written is said on stderr, the others are still written, and the run exits 2.
+func (j *judge) conclude(res *finding.Result, augment func(*report.Report)) error {
+	r := &report.Report{Tool: "tokencheck", Version: version, Result: res, SourceRoot: repoRoot()}
 	if j.baseline != nil {
-		j.baseline.Apply(r.Findings)
 		r.Baseline = j.opts.Baseline
 	}
-	cfg := j.engine.Config()
-	for _, w := range cfg.UnusedWaivers(findings) {
-		uw := report.UnusedWaiver{Rule: w.Rule, Token: w.Token, Owner: w.Owner, Expires: w.Expires.Format("2006-01-02")}
-		if cfg.File != "" {
-			uw.Location = &finding.Location{File: filepath.ToSlash(cfg.File), Line: w.Line}
-		}
-		r.UnusedWaivers = append(r.UnusedWaivers, uw)
+	if augment != nil {
+		augment(r)
 	}
-	if j.augment != nil {
-		j.augment(r)
+	failed := j.write(r)
+	code := res.ExitCode()
+	if failed {
+		code = finding.ExitError
 	}
-	r.Summarize()
-	if err := j.write(r); err != nil {
-		return err
+	if code == finding.ExitOK {
+		return nil
 	}
-	return exitFor(r)
+	return exitCodeError{code}
 }
 
-func (j *judge) write(r *report.Report) error {
+// write renders the report to every output; it reports whether any output failed.
+func (j *judge) write(r *report.Report) bool {
+	failed := false
+	say := func(err error) {
+		failed = true
+		fmt.Fprintf(j.io.Err, "tokencheck: %s\n", err)
+	}
 	toStdout := false
 	for _, o := range j.outputs {
+		flag := "--output"
+		if o != j.outputs[0] {
+			flag = "--also"
+		}
 		if err := j.writeOne(o, r); err != nil {
-			return err
+			say(fmt.Errorf("%s %s: %w", flag, o.format, err))
 		}
 		toStdout = toStdout || o.file == ""
 	}
 	if j.opts.WriteBase != "" {
 		if err := j.writeOne(output{"json", j.opts.WriteBase}, r); err != nil {
-			return fmt.Errorf("--write-baseline: %w", err)
+			say(fmt.Errorf("--write-baseline: %w", err))
 		}
 	}
 	if j.opts.Summary {
 		if file := j.io.Getenv("GITHUB_STEP_SUMMARY"); file != "" {
 			if err := appendTo(file, report.Markdown{}, r); err != nil {
-				return fmt.Errorf("--summary: %w", err)
+				say(fmt.Errorf("--summary: %w", err))
 			}
 		}
 	}
 	if !toStdout || !textLike(j.outputs) {
 		// Nobody reads errors in a file or in machine output on stdout: say them on stderr too.
-		for _, e := range r.Errors {
-			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", e)
+		for _, p := range r.Errors() {
+			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", p.Error())
 		}
 	}
-	return nil
+	return failed
 }
 
 // textLike reports whether a text report goes to stdout, where a person sees the errors.
@@ -252,22 +232,21 @@ func textLike(outs []output) bool {
 	return false
 }
 
+// writeOne renders one output: to stdout, or to a file written whole or not at all.
 func (j *judge) writeOne(o output, r *report.Report) error {
-	out := j.io.Out
 	colour := j.io.OutTTY && j.io.Getenv("NO_COLOR") == ""
-	if o.file != "" {
-		f, err := os.Create(o.file)
+	if o.file == "" {
+		w, err := report.New(o.format, colour)
 		if err != nil {
-			return fmt.Errorf("--output: %w", err)
+			return err
 		}
-		defer f.Close()
-		out, colour = f, false
+		return w.Write(j.io.Out, r)
 	}
-	w, err := report.New(o.format, colour)
+	w, err := report.New(o.format, false)
 	if err != nil {
 		return err
 	}
-	return w.Write(out, r)
+	return writeFileAtomic(o.file, func(f *os.File) error { return w.Write(f, r) })
 }
 
 // appendTo appends one rendering of the report to a file, as $GITHUB_STEP_SUMMARY wants.
@@ -281,6 +260,87 @@ func appendTo(file string, w report.Writer, r *report.Report) error {
 		return err
 	}
 	return f.Close()
+}
+
+// writeFileAtomic writes a file through a temporary file in the same directory, renamed into place
+// once written whole: a failed write (a full disk) leaves the old file, never half a new one. A
+// path that is a symbolic link is refused, so a committed link cannot redirect a report.
+func writeFileAtomic(file string, write func(*os.File) error) error {
+	if fi, err := os.Lstat(file); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link; refusing to write through it", file)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
+}
+
+// factsOut streams the collected facts to a file as they are judged (--facts-out). Its close
+// finishes the document; the file appears only when it is whole.
+type factsOut struct {
+	file string
+	tmp  *os.File
+	doc  *facts.DocumentWriter
+}
+
+// newFactsOut starts a facts document for --facts-out; "" writes none.
+func newFactsOut(file string) (*factsOut, error) {
+	if file == "" {
+		return nil, nil
+	}
+	if fi, err := os.Lstat(file); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil, fmt.Errorf("--facts-out: %s is a symbolic link; refusing to write through it", file)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
+	if err != nil {
+		return nil, fmt.Errorf("--facts-out: %w", err)
+	}
+	return &factsOut{file: file, tmp: tmp, doc: facts.NewDocumentWriter(tmp)}, nil
+}
+
+// observe is the pipeline's Observe hook: nil when no document is written.
+func (f *factsOut) observe() func([]facts.Token) error {
+	if f == nil {
+		return nil
+	}
+	return func(batch []facts.Token) error {
+		if err := f.doc.Write(batch); err != nil {
+			return fmt.Errorf("--facts-out: %w", err)
+		}
+		return nil
+	}
+}
+
+// close finishes the document and puts it in place; nil when none was written.
+func (f *factsOut) close() error {
+	if f == nil {
+		return nil
+	}
+	defer os.Remove(f.tmp.Name())
+	err := f.doc.Close()
+	if cerr := f.tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.tmp.Name(), f.file)
+	}
+	if err != nil {
+		return fmt.Errorf("--facts-out: %w", err)
+	}
+	return nil
 }
 
 // repoRoot is the enclosing Git work tree's root, which code scanning wants paths relative to; ""
@@ -302,22 +362,17 @@ func repoRoot() string {
 	}
 }
 
-// exitFor picks the first of 2, 3, 1, 0 that holds.
-func exitFor(r *report.Report) error {
-	switch {
-	case r.Summary.Errors > 0:
-		return exitCodeError{exitError}
-	case r.Summary.Incomplete > 0:
-		return exitCodeError{exitIncomplete}
-	case r.Summary.Failing > 0:
-		return exitCodeError{exitViolations}
-	}
-	return nil
-}
-
 func unjoin(err error) []error {
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		return j.Unwrap()
 	}
 	return []error{err}
+}
+
+// closeFacts finishes the --facts-out document and adds its failure, if any, to the result.
+func closeFacts(fo *factsOut, res *finding.Result) {
+	if err := fo.close(); err != nil {
+		res.Problems = append(res.Problems, finding.Problem{Kind: finding.Input, Message: err.Error()})
+		res.Summarize()
+	}
 }

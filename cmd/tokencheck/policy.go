@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tokencheck/tokencheck/engine/facts"
 )
 
 func newPolicyCmd(io streams) *cobra.Command {
@@ -35,7 +34,7 @@ func newPolicyCmd(io streams) *cobra.Command {
 }
 
 func loadEngine(cmd *cobra.Command, dirs []string) (*policy.Evaluator, error) {
-	cat, err := facts.LoadCatalog()
+	cat, err := policy.LoadCatalog()
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +55,7 @@ func policyListRun(cmd *cobra.Command, dirs []string, io streams) error {
 }
 
 func policyTestRun(cmd *cobra.Command, dirs []string, io streams) error {
-	cat, err := facts.LoadCatalog()
+	cat, err := policy.LoadCatalog()
 	if err != nil {
 		return err
 	}

@@ -3,20 +3,18 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tokencheck/tokencheck/engine"
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
-	"github.com/tokencheck/tokencheck/engine/report"
 	"github.com/tokencheck/tokencheck/engine/source"
 )
 
@@ -53,10 +51,17 @@ func (o *apiOptions) api(io streams, allowInstallationPOST bool, retry ghapi.Ret
 		opts.Verbose = io.Err
 	}
 	api, err := ghapi.New(opts)
-	if err != nil && o.APIURL == "" && o.Hostname == "" && host != "" {
+	switch {
+	case err == nil:
+		return api, nil
+	case o.APIURL != "":
+		return nil, fmt.Errorf("--api-url: %w", err)
+	case o.Hostname != "":
+		return nil, fmt.Errorf("--hostname: %w", err)
+	case host != "":
 		return nil, fmt.Errorf("GH_HOST: %w", err)
 	}
-	return api, err
+	return nil, err
 }
 
 type scanOptions struct {
@@ -115,71 +120,64 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 		j.fail("--last-four %q: want exactly four characters; ignored", opts.LastFour)
 		opts.LastFour = ""
 	}
-	var (
-		tokens     []facts.Token
-		inputErrs  []error
-		incomplete []report.Incomplete
-	)
-	keep := func(label string, tok facts.Token, err error) {
-		var ie *source.IncompleteError
-		var inErr *source.InputError
-		switch {
-		case err == nil:
-			tokens = append(tokens, tok)
-		case errors.As(err, &ie):
-			tokens = append(tokens, tok)
-			incomplete = append(incomplete, report.Incomplete{Source: ie.Source, Reason: ie.Reason})
-		case errors.As(err, &inErr):
-			inputErrs = append(inputErrs, err)
-		default:
-			inputErrs = append(inputErrs, fmt.Errorf("%s %s (…%s): %w", label, tok.ID, tok.LastFour, err))
+	var typ facts.TokenType
+	if opts.Type != "" && len(opts.Headers) > 0 {
+		if typ, err = source.ParseTokenType(opts.Type); err != nil {
+			j.fail("--type: %v", err)
 		}
 	}
-	for _, file := range opts.Headers {
-		tok, err := source.Headers(source.HeaderDump{File: file, Type: opts.Type, LastFour: opts.LastFour})
-		keep(file, tok, err)
+	var sources []engine.Source
+	if len(opts.Headers) > 0 {
+		dumps := source.HeaderDumps{}
+		for _, file := range opts.Headers {
+			dumps.Dumps = append(dumps.Dumps, source.HeaderDump{File: file, Type: typ, LastFour: opts.LastFour})
+		}
+		sources = append(sources, dumps)
 	}
-	live, errs := liveTokens(opts, io)
-	inputErrs = append(inputErrs, errs...)
-	if len(live) == 0 && len(opts.Headers) == 0 && len(errs) == 0 {
-		inputErrs = append(inputErrs, errors.New("no token to scan: set GH_TOKEN or GITHUB_TOKEN, pass --token-stdin or --token-file, or judge a saved response with --headers FILE"))
+	live, problems := liveTokens(opts, io)
+	for _, p := range problems {
+		j.problem(p)
+	}
+	if len(live) == 0 && len(opts.Headers) == 0 && len(problems) == 0 {
+		j.fail("no token to scan: set GH_TOKEN or GITHUB_TOKEN, pass --token-stdin or --token-file, or judge a saved response with --headers FILE")
 	}
 	if len(live) > 0 {
 		api, err := opts.api.api(io, false, ghapi.Retry{})
 		if err != nil {
-			inputErrs = append(inputErrs, err)
+			j.fail("%v", err)
 		} else {
-			cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
-			for i, r := range scanLive(cctx, api, live) {
-				keep(tokenLabel(live[i]), r.tok, r.err)
-			}
-			cancel()
+			sources = append(sources, source.LiveTokens{API: api, Tokens: live})
 		}
 	}
-	if opts.api.FactsOut != "" {
-		if err := writeFacts(opts.api.FactsOut, tokens); err != nil {
-			inputErrs = append(inputErrs, err)
-		}
+	fo, err := newFactsOut(opts.api.FactsOut)
+	if err != nil {
+		j.fail("%v", err)
 	}
-	// An interrupted collection is still reported: judge what was collected.
-	return j.finish(context.WithoutCancel(ctx), tokens, inputErrs, incomplete)
+	cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
+	defer cancel()
+	res, err := j.run(cctx, fo.observe(), sources...)
+	if err != nil {
+		return err
+	}
+	closeFacts(fo, res)
+	return j.conclude(res, nil)
 }
 
 // liveTokens gathers the token values to scan. With --headers and no explicit token flag, the
 // environment's tokens are left alone: the reviewer asked to judge a dump, not to send a token.
-func liveTokens(opts *scanOptions, io streams) ([]source.LiveToken, []error) {
+func liveTokens(opts *scanOptions, io streams) ([]source.LiveToken, []finding.Problem) {
 	var out []source.LiveToken
-	var errs []error
+	var errs []finding.Problem
 	if opts.TokenFile != "" {
 		f, err := os.Open(opts.TokenFile)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("--token-file: %w", err))
+			errs = append(errs, finding.Problem{Kind: finding.Input, Message: fmt.Sprintf("--token-file: %v", err)})
 		} else {
 			ts, err := readTokenLines(f, opts.TokenFile, opts.TokenFile)
 			f.Close()
 			out = append(out, ts...)
 			if err != nil {
-				errs = append(errs, err)
+				errs = append(errs, finding.Problem{Kind: finding.Input, File: opts.TokenFile, Message: err.Error()})
 			}
 		}
 	}
@@ -187,7 +185,7 @@ func liveTokens(opts *scanOptions, io streams) ([]source.LiveToken, []error) {
 		ts, err := readTokenLines(io.In, "stdin", "")
 		out = append(out, ts...)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, finding.Problem{Kind: finding.Input, Source: "stdin", Message: err.Error()})
 		}
 	}
 	if opts.TokenFile != "" || opts.TokenStdin || len(opts.Headers) > 0 {
@@ -214,7 +212,7 @@ func readTokenLines(r io.Reader, label, file string) ([]source.LiveToken, error)
 		out = append(out, source.LiveToken{Secret: facts.NewSecret(line), Source: facts.Source{Kind: facts.SourceLive, File: file, Line: n}, Label: label})
 	}
 	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("%s: %w", label, err)
+		return out, fmt.Errorf("read tokens: %w", err)
 	}
 	return out, nil
 }
@@ -238,44 +236,4 @@ func tokenLabel(lt source.LiveToken) string {
 		return fmt.Sprintf("%s:%d", lt.Label, lt.Source.Line)
 	}
 	return lt.Label
-}
-
-type liveResult struct {
-	tok facts.Token
-	err error
-}
-
-// scanLive scans tokens with a few requests in flight, keeping their order.
-func scanLive(ctx context.Context, api *ghapi.API, live []source.LiveToken) []liveResult {
-	results := make([]liveResult, len(live))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	for i, lt := range live {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			tok, err := source.Live(ctx, api, lt)
-			results[i] = liveResult{tok, err}
-		}()
-	}
-	wg.Wait()
-	return results
-}
-
-// writeFacts saves collected facts as a facts document that check reads back.
-func writeFacts(file string, tokens []facts.Token) error {
-	doc := facts.Document{Schema: facts.Schema, Tokens: tokens}
-	if doc.Tokens == nil {
-		doc.Tokens = []facts.Token{}
-	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return fmt.Errorf("--facts-out: %w", err)
-	}
-	if err := os.WriteFile(file, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("--facts-out: %w", err)
-	}
-	return nil
 }

@@ -143,7 +143,11 @@ func TestScanTokenFileJudgesEveryLine(t *testing.T) {
 				Line int
 			}
 		}
-		Errors []string
+		Errors []struct {
+			File    string
+			Line    int
+			Message string
+		}
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
@@ -151,8 +155,8 @@ func TestScanTokenFileJudgesEveryLine(t *testing.T) {
 	if len(rep.Tokens) != 2 || rep.Tokens[0].ID != facts.Fingerprint(tokBroad) || rep.Tokens[0].Location.Line != 2 || rep.Tokens[1].Location.Line != 5 {
 		t.Errorf("tokens = %+v, want lines 2 and 5 judged (the duplicate on line 6 once)", rep.Tokens)
 	}
-	if len(rep.Errors) != 1 || !strings.HasPrefix(rep.Errors[0], file+":4 ") || !strings.Contains(rep.Errors[0], "token rejected") {
-		t.Errorf("errors = %q", rep.Errors)
+	if len(rep.Errors) != 1 || rep.Errors[0].File != file || rep.Errors[0].Line != 4 || !strings.Contains(rep.Errors[0].Message, "token rejected") {
+		t.Errorf("errors = %+v, want the rejected token's file and line 4", rep.Errors)
 	}
 	for _, req := range fake.Requests() {
 		if req.Credential == facts.Fingerprint(tokFine) {

@@ -3,12 +3,9 @@ package facts
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"sort"
 	"strconv"
-
-	"github.com/tokencheck/tokencheck/policies"
 )
 
 // Permission groups, as GitHub names the resources a fine-grained permission applies to.
@@ -47,15 +44,6 @@ type TemplateLinkRules struct {
 	ExpiresInMax         int               `json:"expires_in_max"`
 	ExpiresInDefaultDays int               `json:"expires_in_default_days"`
 	ImplicitPermissions  map[string]string `json:"implicit_permissions"`
-}
-
-// LoadCatalog reads the embedded catalogue.
-func LoadCatalog() (*Catalog, error) {
-	raw, err := fs.ReadFile(policies.FS, policies.CatalogFile)
-	if err != nil {
-		return nil, fmt.Errorf("read embedded catalogue: %w", err)
-	}
-	return ParseCatalog(raw)
 }
 
 // ParseCatalog decodes a catalogue in the catalog.json shape.

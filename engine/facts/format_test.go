@@ -1,6 +1,10 @@
 package facts
 
 import (
+	"io/fs"
+
+	"github.com/tokencheck/tokencheck/policies"
+
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -89,7 +93,7 @@ func TestSecretNeverFormatsItsValue(t *testing.T) {
 }
 
 func TestCatalogDataIsItsJSON(t *testing.T) {
-	c, err := LoadCatalog()
+	c, err := ParseCatalog(mustRead(t, policies.FS, policies.CatalogFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,4 +104,13 @@ func TestCatalogDataIsItsJSON(t *testing.T) {
 		got, _ := json.Marshal(c.Data())
 		t.Errorf("Data() differs from the catalogue's JSON:\n%s\n%s", got, raw)
 	}
+}
+
+func mustRead(t *testing.T, fsys fs.FS, name string) []byte {
+	t.Helper()
+	raw, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }

@@ -25,16 +25,21 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// Where names the place of the problem: "file:line", "file" or its source ("" when it has none).
+func (p Problem) Where() string {
+	switch {
+	case p.File != "" && p.Line > 0:
+		return fmt.Sprintf("%s:%d", p.File, p.Line)
+	case p.File != "":
+		return p.File
+	}
+	return p.Source
+}
+
 // Error renders the problem as the CLI prints it: "file:line: message", "source: message" or, for
 // an incomplete source, "source: incomplete: reason".
 func (p Problem) Error() string {
-	where := p.Source
-	switch {
-	case p.File != "" && p.Line > 0:
-		where = fmt.Sprintf("%s:%d", p.File, p.Line)
-	case p.File != "":
-		where = p.File
-	}
+	where := p.Where()
 	if p.Kind == Incomplete {
 		return fmt.Sprintf("%s: incomplete: %s", where, p.Message)
 	}

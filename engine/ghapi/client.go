@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/google/go-github/v66/github"
-
-	"github.com/tokencheck/tokencheck/engine/facts"
 )
 
 // DefaultHost is github.com's web host; its API lives at api.github.com.
@@ -71,10 +69,10 @@ func Resolve(hostname, apiURL string) (*url.URL, bool, error) {
 	if apiURL != "" {
 		u, err := url.Parse(apiURL)
 		if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-			return nil, false, fmt.Errorf("--api-url %q: want an absolute http(s) URL such as https://github.example.com/api/v3/", apiURL)
+			return nil, false, fmt.Errorf("API URL %q: want an absolute http(s) URL such as https://github.example.com/api/v3/", apiURL)
 		}
 		if err := checkScheme(u); err != nil {
-			return nil, false, fmt.Errorf("--api-url: %w", err)
+			return nil, false, fmt.Errorf("API URL: %w", err)
 		}
 		if !strings.HasSuffix(u.Path, "/") {
 			u.Path += "/"
@@ -88,7 +86,7 @@ func Resolve(hostname, apiURL string) (*url.URL, bool, error) {
 		return u, false, nil
 	}
 	if strings.Contains(host, "/") || strings.Contains(host, "@") {
-		return nil, false, fmt.Errorf("hostname %q: want a bare host name such as github.example.com, not a URL (use --api-url for a URL)", hostname)
+		return nil, false, fmt.Errorf("hostname %q: want a bare host name such as github.example.com, not a URL (give a URL as the API URL instead)", hostname)
 	}
 	if strings.HasSuffix(host, ".ghe.com") {
 		u, _ := url.Parse("https://api." + strings.TrimPrefix(host, "api.") + "/")
@@ -129,9 +127,16 @@ func (a *API) Host() string { return a.base.Host }
 // BaseURL is the API base URL.
 func (a *API) BaseURL() string { return a.base.String() }
 
+// Credential is a bearer token as the client needs it: facts.Secret is one. Reveal is called only
+// once a request has passed the guard, to set its Authorization header.
+type Credential interface {
+	Empty() bool
+	Reveal() string
+}
+
 // Client returns a go-github client that authenticates with token (an empty token sends none) and
 // can reach only this API's host, read-only.
-func (a *API) Client(token facts.Secret) *github.Client {
+func (a *API) Client(token Credential) *github.Client {
 	return a.client(func(req *http.Request) error {
 		if !token.Empty() {
 			req.Header.Set("Authorization", "Bearer "+token.Reveal())

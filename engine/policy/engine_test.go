@@ -19,7 +19,7 @@ var testNow = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 
 func newTestEngine(t testing.TB, cfg Config) *Evaluator {
 	t.Helper()
-	cat, err := facts.LoadCatalog()
+	cat, err := LoadCatalog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestWaiversExpire(t *testing.T) {
 }
 
 func TestDisabledRulesDoNotRun(t *testing.T) {
-	cat, _ := facts.LoadCatalog()
+	cat, _ := LoadCatalog()
 	e, err := New(context.Background(), Options{Catalog: cat, Disable: []string{"dangerous-scope", "bogus"}})
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ deny contains {"msg": "classic token has no name"} if {
 	if err := os.WriteFile(filepath.Join(dir, "unnamed.rego"), []byte(rule), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cat, _ := facts.LoadCatalog()
+	cat, _ := LoadCatalog()
 	e, err := New(context.Background(), Options{Catalog: cat, PolicyDirs: []string{dir}})
 	if err != nil {
 		t.Fatal(err)

@@ -4,13 +4,12 @@ import (
 	"context"
 	"testing"
 
-	"github.com/tokencheck/tokencheck/engine/facts"
 )
 
 // TestBuiltinRegoTests runs every embedded *_test.rego, one Go subtest per Rego test, and checks that
 // every rule has tests of its own.
 func TestBuiltinRegoTests(t *testing.T) {
-	cat, err := facts.LoadCatalog()
+	cat, err := LoadCatalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,11 +40,15 @@ func (GitHub) Write(w io.Writer, r *Report) error {
 		}
 		writeCommand(bw, cmd, f.Location, f.Rule, msg)
 	}
-	for _, e := range r.Errors {
-		writeCommand(bw, "error", nil, "tokencheck input error", e)
+	for _, p := range r.Errors() {
+		if loc := p.Location(); loc != nil {
+			writeCommand(bw, "error", loc, "tokencheck input error", p.Message)
+		} else {
+			writeCommand(bw, "error", nil, "tokencheck input error", p.Error())
+		}
 	}
-	for _, inc := range r.Incomplete {
-		writeCommand(bw, "error", nil, "tokencheck incomplete", inc.Source+": "+inc.Reason)
+	for _, p := range r.Incomplete() {
+		writeCommand(bw, "error", p.Location(), "tokencheck incomplete", p.Where()+": "+p.Message)
 	}
 	for _, uw := range r.UnusedWaivers {
 		writeCommand(bw, "warning", uw.Location, "unused waiver",

@@ -11,20 +11,55 @@ import (
 // JSON writes the whole report as one JSON document: findings, summary, errors and incomplete sources.
 type JSON struct{}
 
+// jsonReport is the JSON document's shape; its keys are the report format's contract.
+type jsonReport struct {
+	Tool          string                 `json:"tool"`
+	Version       string                 `json:"version"`
+	Now           string                 `json:"now"`
+	FailOn        finding.Severity       `json:"fail_on"`
+	Tokens        []finding.TokenInfo    `json:"tokens"`
+	Findings      []finding.Finding      `json:"findings"`
+	Errors        []jsonError            `json:"errors"`
+	Incomplete    []jsonIncomplete       `json:"incomplete"`
+	UnusedWaivers []finding.UnusedWaiver `json:"unused_waivers,omitempty"`
+	Summary       finding.Summary        `json:"summary"`
+	Audit         *AuditSummary          `json:"audit,omitempty"`
+	Baseline      string                 `json:"baseline,omitempty"`
+}
+
+// jsonError is an input error with its place, when it has one.
+type jsonError struct {
+	File    string `json:"file,omitempty"`
+	Line    int    `json:"line,omitempty"`
+	Source  string `json:"source,omitempty"`
+	Message string `json:"message"`
+}
+
+// jsonIncomplete names a source that could not be read whole, and why.
+type jsonIncomplete struct {
+	Source string `json:"source"`
+	Reason string `json:"reason"`
+}
+
 // Write implements Writer.
 func (JSON) Write(w io.Writer, r *Report) error {
-	out := *r
+	out := jsonReport{
+		Tool: r.Tool, Version: r.Version, Now: r.Now, FailOn: r.FailOn,
+		Tokens: r.Tokens, Findings: r.Findings, UnusedWaivers: r.UnusedWaivers, Summary: r.Summary,
+		Audit: r.Audit, Baseline: r.Baseline,
+		Errors: []jsonError{}, Incomplete: []jsonIncomplete{},
+	}
 	if out.Findings == nil {
 		out.Findings = []finding.Finding{}
 	}
-	if out.Errors == nil {
-		out.Errors = []string{}
-	}
-	if out.Incomplete == nil {
-		out.Incomplete = []Incomplete{}
-	}
 	if out.Tokens == nil {
-		out.Tokens = []Token{}
+		out.Tokens = []finding.TokenInfo{}
+	}
+	for _, p := range r.Errors() {
+		out.Errors = append(out.Errors, jsonError{File: p.File, Line: p.Line, Source: p.Source, Message: p.Message})
+	}
+	for _, p := range r.Incomplete() {
+		out.Incomplete = append(out.Incomplete, jsonIncomplete{Source: p.Where(), Reason: p.Message})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

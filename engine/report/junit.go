@@ -92,15 +92,20 @@ func (JUnit) Write(w io.Writer, r *Report) error {
 			s.Cases = append(s.Cases, junitCaseFor(r, tok, rule.ID, byCase[tok.ID+"\x00"+rule.ID], name))
 		}
 	}
-	if len(r.Errors)+len(r.Incomplete) > 0 {
+	if errs, inc := r.Errors(), r.Incomplete(); len(errs)+len(inc) > 0 {
 		s := &junitSuite{Name: "tokencheck", Time: "0", Timestamp: r.Now}
-		for _, e := range r.Errors {
-			s.Cases = append(s.Cases, junitCase{Name: "input: " + firstLine(e), Classname: "tokencheck.errors", Time: "0",
-				Error: &junitProblem{Message: e, Type: "input-error", Body: e}})
+		for _, p := range errs {
+			e := p.Error()
+			c := junitCase{Name: "input: " + firstLine(e), Classname: "tokencheck.errors", Time: "0",
+				Error: &junitProblem{Message: e, Type: "input-error", Body: e}}
+			if p.File != "" {
+				c.File, c.Line = p.File, p.Line
+			}
+			s.Cases = append(s.Cases, c)
 		}
-		for _, inc := range r.Incomplete {
-			msg := inc.Source + ": " + inc.Reason
-			s.Cases = append(s.Cases, junitCase{Name: "incomplete: " + inc.Source, Classname: "tokencheck.incomplete", Time: "0",
+		for _, p := range inc {
+			msg := p.Where() + ": " + p.Message
+			s.Cases = append(s.Cases, junitCase{Name: "incomplete: " + p.Where(), Classname: "tokencheck.incomplete", Time: "0",
 				Error: &junitProblem{Message: msg, Type: "incomplete", Body: msg}})
 		}
 		suites[s.Name] = s
@@ -138,7 +143,7 @@ func (JUnit) Write(w io.Writer, r *Report) error {
 	return err
 }
 
-func junitCaseFor(r *Report, tok Token, rule string, fs []finding.Finding, suite string) junitCase {
+func junitCaseFor(r *Report, tok finding.TokenInfo, rule string, fs []finding.Finding, suite string) junitCase {
 	c := junitCase{Name: tok.ID + ": " + rule, Classname: suite, Time: "0"}
 	if tok.Location != nil {
 		c.File, c.Line = tok.Location.File, tok.Location.Line
@@ -196,7 +201,7 @@ func allSkipped(fs []finding.Finding) bool {
 }
 
 // suiteName groups tokens by the input they came from.
-func suiteName(tok Token) string {
+func suiteName(tok finding.TokenInfo) string {
 	switch {
 	case tok.Location != nil && tok.Location.File != "":
 		return tok.Location.File

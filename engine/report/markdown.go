@@ -60,10 +60,14 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(bw)
 	}
-	section("Errors", r.Errors)
+	var errs []string
+	for _, p := range r.Errors() {
+		errs = append(errs, p.Error())
+	}
+	section("Errors", errs)
 	var inc []string
-	for _, i := range r.Incomplete {
-		inc = append(inc, i.Source+": "+i.Reason)
+	for _, p := range r.Incomplete() {
+		inc = append(inc, p.Where()+": "+p.Message)
 	}
 	section("Incomplete (not compliant)", inc)
 	var unused []string

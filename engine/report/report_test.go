@@ -10,14 +10,14 @@ import (
 )
 
 func sample() *Report {
-	r := &Report{
+	r := &Report{Result: &finding.Result{
 		FailOn: "high",
-		Tokens: []Token{{ID: "deploy-bot", Type: "classic", Location: &finding.Location{File: "tokens.yaml", Line: 3}}, {ID: "clean", Type: "fine_grained"}},
+		Tokens: []finding.TokenInfo{{ID: "deploy-bot", Type: "classic", Location: &finding.Location{File: "tokens.yaml", Line: 3}}, {ID: "clean", Type: "fine_grained"}},
 		Findings: []finding.Finding{
 			{Rule: "dangerous-scope", Severity: "critical", Level: "deny", Token: "deploy-bot", Message: "dangerous scope delete_repo"},
 			{Rule: "stale-token", Severity: "low", Level: "deny", Token: "deploy-bot", Message: "unused", Waived: true, WaiverReason: "known"},
 		},
-	}
+	}}
 	r.Summarize()
 	return r
 }
@@ -52,7 +52,7 @@ func TestTextColourOnlyWhenAsked(t *testing.T) {
 
 func TestJSONAlwaysHasListsNotNull(t *testing.T) {
 	var buf bytes.Buffer
-	if err := (JSON{}).Write(&buf, &Report{FailOn: "high"}); err != nil {
+	if err := (JSON{}).Write(&buf, &Report{Result: &finding.Result{FailOn: "high"}}); err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any

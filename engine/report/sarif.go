@@ -61,14 +61,17 @@ func (SARIF) Write(w io.Writer, r *Report) error {
 		}
 		run.AddResult(sarifResult(r, f, index[f.Rule]))
 	}
-	inv := sarif.NewInvocation().WithExecutionSuccess(len(r.Errors) == 0 && len(r.Incomplete) == 0)
-	for _, e := range r.Errors {
-		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-			sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(e)))
-	}
-	for _, inc := range r.Incomplete {
-		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-			sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage("incomplete: "+inc.Source+": "+inc.Reason)))
+	inv := sarif.NewInvocation().WithExecutionSuccess(len(r.Problems) == 0)
+	for _, p := range r.Problems {
+		text := p.Error()
+		if p.Kind == finding.Incomplete {
+			text = "incomplete: " + p.Where() + ": " + p.Message
+		}
+		n := sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(text))
+		if loc := p.Location(); loc != nil {
+			n.AddLocation(sarif.NewLocationWithPhysicalLocation(physicalLocation(r.SourceRoot, loc)))
+		}
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, n)
 	}
 	for _, uw := range r.UnusedWaivers {
 		inv.ToolConfigurationNotifications = append(inv.ToolConfigurationNotifications,
@@ -117,11 +120,7 @@ func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
 		WithMessage(sarif.NewTextMessage(msg))
 	var loc *sarif.Location
 	if f.Location != nil && f.Location.File != "" {
-		pl := sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(relativeTo(r.SourceRoot, f.Location.File)))
-		if f.Location.Line > 0 {
-			pl.WithRegion(sarif.NewRegion().WithStartLine(f.Location.Line))
-		}
-		loc = sarif.NewLocationWithPhysicalLocation(pl)
+		loc = sarif.NewLocationWithPhysicalLocation(physicalLocation(r.SourceRoot, f.Location))
 	} else {
 		loc = sarif.NewLocation().WithLogicalLocations([]*sarif.LogicalLocation{
 			sarif.NewLogicalLocation().WithName(f.Token).WithFullyQualifiedName(f.Token).WithKind("resource"),
@@ -162,6 +161,16 @@ func guidFrom(hexDigest string) string {
 
 // relativeTo makes a file path relative to root (the repository root) with forward slashes, as code
 // scanning expects; paths outside root stay as given.
+// physicalLocation is a file location as code scanning wants it: relative to the repository root,
+// with the line when there is one.
+func physicalLocation(root string, l *finding.Location) *sarif.PhysicalLocation {
+	pl := sarif.NewPhysicalLocation().WithArtifactLocation(sarif.NewSimpleArtifactLocation(relativeTo(root, l.File)))
+	if l.Line > 0 {
+		pl.WithRegion(sarif.NewRegion().WithStartLine(l.Line))
+	}
+	return pl
+}
+
 func relativeTo(root, file string) string {
 	if root == "" {
 		return filepath.ToSlash(file)

@@ -77,17 +77,17 @@ func (t Text) Write(w io.Writer, r *Report) error {
 	if clean > 0 {
 		fmt.Fprintf(bw, "%d token(s) without findings\n\n", clean)
 	}
-	if len(r.Errors) > 0 {
+	if errs := r.Errors(); len(errs) > 0 {
 		fmt.Fprintln(bw, t.paint("\x1b[1;31m", "Errors:"))
-		for _, e := range r.Errors {
-			fmt.Fprintf(bw, "  %s\n", e)
+		for _, p := range errs {
+			fmt.Fprintf(bw, "  %s\n", p.Error())
 		}
 		fmt.Fprintln(bw)
 	}
-	if len(r.Incomplete) > 0 {
+	if inc := r.Incomplete(); len(inc) > 0 {
 		fmt.Fprintln(bw, t.paint("\x1b[1;33m", "Incomplete (facts could not be read whole; not compliant):"))
-		for _, inc := range r.Incomplete {
-			fmt.Fprintf(bw, "  %s: %s\n", inc.Source, inc.Reason)
+		for _, p := range inc {
+			fmt.Fprintf(bw, "  %s: %s\n", p.Where(), p.Message)
 		}
 		fmt.Fprintln(bw)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,7 @@ var now = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)
 
 func catalog(t testing.TB) *facts.Catalog {
 	t.Helper()
-	c, err := facts.LoadCatalog()
+	c, err := policy.LoadCatalog()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,8 @@ import (
 // HeaderDump is a saved API response to judge, and what the reviewer knows that it lacks.
 type HeaderDump struct {
 	File     string
-	Type     string // a token type (classic, fine_grained, ...) or prefix (ghp_, github_pat_, ...); "" = unknown
-	LastFour string // the token's last four characters, if the reviewer knows them
+	Type     facts.TokenType // "" = unknown (ParseTokenType reads a name or a prefix)
+	LastFour string          // the token's last four characters, if the reviewer knows them
 }
 
 // Headers judges a token from a saved response (curl -D -, -i, -I or -v output) without the token
@@ -29,11 +29,7 @@ func Headers(hd HeaderDump) (facts.Token, error) {
 		tok.LastFour = hd.LastFour
 	}
 	if hd.Type != "" {
-		typ, err := ParseTokenType(hd.Type)
-		if err != nil {
-			return tok, &InputError{File: "--type", Msg: err.Error()}
-		}
-		tok.Type = typ
+		tok.Type = hd.Type
 	}
 	f, err := os.Open(hd.File)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
 )
 
@@ -34,7 +35,7 @@ type LiveToken struct {
 func Live(ctx context.Context, api *ghapi.API, lt LiveToken) (facts.Token, error) {
 	tok := newLiveToken(lt)
 	if err := lt.Secret.Check(); err != nil {
-		return tok, &InputError{File: lt.label(), Line: lt.Source.Line, Msg: err.Error() + "; not sent"}
+		return tok, lt.problem(err.Error() + "; not sent")
 	}
 	if tok.Type == facts.TypeRefresh {
 		markUnknown(&tok, facts.FactScopes, facts.FactExpiresAt, facts.FactOwner)
@@ -103,6 +104,14 @@ func newLiveToken(lt LiveToken) facts.Token {
 		LastFour:    lt.Secret.LastFour(),
 		Source:      src,
 	}
+}
+
+// problem is an input problem at the place the token was read: its file and line, or its label.
+func (lt LiveToken) problem(msg string) finding.Problem {
+	if lt.Source.File != "" {
+		return finding.Problem{Kind: finding.Input, File: lt.Source.File, Line: lt.Source.Line, Message: msg}
+	}
+	return finding.Problem{Kind: finding.Input, Source: lt.label(), Message: msg}
 }
 
 func (lt LiveToken) label() string {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
 	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
 	"github.com/tokencheck/tokencheck/engine/source"
@@ -154,8 +155,8 @@ func TestLiveFailures(t *testing.T) {
 
 	before := len(fake.Requests())
 	_, err = live(t, fake, classicToken[:len(classicToken)-1]+"x")
-	var in *source.InputError
-	if !errors.As(err, &in) || !strings.Contains(in.Error(), "checksum does not match") || !strings.Contains(in.Error(), "not sent") {
+	var in finding.Problem
+	if !errors.As(err, &in) || in.Kind != finding.Input || in.Source != "GH_TOKEN" || !strings.Contains(in.Error(), "checksum does not match") || !strings.Contains(in.Error(), "not sent") {
 		t.Errorf("malformed token: %v", err)
 	}
 	if len(fake.Requests()) != before {
@@ -169,7 +170,7 @@ func TestLiveFailures(t *testing.T) {
 
 func TestHeadersDump(t *testing.T) {
 	dir := filepath.Join(ghapitest.FixturesDir())
-	tok, err := source.Headers(source.HeaderDump{File: filepath.Join(dir, "user-classic-broad.http"), Type: "ghp_", LastFour: "T4V4"})
+	tok, err := source.Headers(source.HeaderDump{File: filepath.Join(dir, "user-classic-broad.http"), Type: facts.TypeClassic, LastFour: "T4V4"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,19 +185,21 @@ func TestHeadersDump(t *testing.T) {
 	tmp := t.TempDir()
 	empty := filepath.Join(tmp, "empty-scopes.txt")
 	os.WriteFile(empty, []byte("HTTP/2 200\r\nx-oauth-scopes: \r\n\r\n"), 0o644)
-	tok, err = source.Headers(source.HeaderDump{File: empty, Type: "classic"})
+	tok, err = source.Headers(source.HeaderDump{File: empty, Type: facts.TypeClassic})
 	if err != nil || tok.Scopes == nil || len(tok.Scopes) != 0 || tok.IsUnknown(facts.FactScopes) {
 		t.Errorf("empty X-OAuth-Scopes must mean no scopes: %+v, %v", tok, err)
 	}
 
 	_, err = source.Headers(source.HeaderDump{File: filepath.Join(dir, "bad-credentials.http")})
-	var in *source.InputError
-	if !errors.As(err, &in) || !strings.Contains(err.Error(), "bad-credentials.http:1: the saved response is 401") {
+	var bad *source.InputError
+	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "bad-credentials.http:1: the saved response is 401") {
 		t.Errorf("401 dump: %v", err)
 	}
-	_, err = source.Headers(source.HeaderDump{File: filepath.Join(dir, "sso-required.http"), Type: "bogus"})
-	if !errors.As(err, &in) || in.File != "--type" {
-		t.Errorf("bad --type: %v", err)
+	if _, err := source.ParseTokenType("bogus"); err == nil || !strings.Contains(err.Error(), "is not a token type") {
+		t.Errorf("bogus type: %v", err)
+	}
+	if typ, err := source.ParseTokenType("ghp_"); err != nil || typ != facts.TypeClassic {
+		t.Errorf("ghp_ prefix: %v %v", typ, err)
 	}
 	garbage := filepath.Join(tmp, "garbage.txt")
 	os.WriteFile(garbage, []byte("HTTP/2 200\nx-oauth-scopes: repo\nthis is not a header\n\n"), 0o644)

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-github/v66/github"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
 )
 
@@ -43,8 +44,10 @@ type Options struct {
 	Progress func(Progress)
 	// Tokens, when set, receives the tokens of each page as soon as they are complete, in the
 	// order of Result.Tokens, so they can be judged while the next pages are fetched. (Grants wait
-	// for their repositories when Repositories is set.)
-	Tokens func([]facts.Token)
+	// for their repositories when Repositories is set.) An error stops the collection.
+	Tokens func([]facts.Token) error
+	// Hints complete the reasons of refusals with what the caller can do about them.
+	Hints Hints
 	// Concurrency bounds the per-grant repository calls (default 8).
 	Concurrency int
 }
@@ -56,20 +59,24 @@ type Progress struct {
 	Tokens int
 }
 
-// Incomplete is a part of an organisation that could not be read whole.
-type Incomplete struct {
-	Source string // "org:acme personal-access-tokens"
-	Reason string
+// Hints say how the caller turns off or supplies what an endpoint's refusal asks for, in the
+// caller's terms (a command's flags): "" leaves the hint out.
+type Hints struct {
+	// NoCredentials turns off credential authorizations (for organisations without SAML SSO).
+	NoCredentials string
+	// OwnerToken supplies an organisation owner's token for credential authorizations.
+	OwnerToken string
 }
 
 // Result is everything collected.
 type Result struct {
-	Tokens     []facts.Token
-	Incomplete []Incomplete
-	Errors     []error        // bad input: an org name GitHub cannot have
-	Counts     map[string]int // tokens per source
-	Pages      int            // API pages fetched
-	Mints      int            // installation tokens minted
+	Tokens []facts.Token
+	// Problems are the parts that could not be read whole (kind incomplete, source
+	// "org:acme personal-access-tokens") and bad input (an org name GitHub cannot have).
+	Problems []finding.Problem
+	Counts   map[string]int // tokens per source
+	Pages    int            // API pages fetched
+	Mints    int            // installation tokens minted
 }
 
 var orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
@@ -86,7 +93,7 @@ func Collect(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.
 	}
 	for _, org := range opts.Orgs {
 		if !ValidOrg(org) {
-			res.Errors = append(res.Errors, fmt.Errorf("--org %q: not a GitHub organisation name", org))
+			res.Problems = append(res.Problems, finding.Problem{Kind: finding.Input, Source: "organisation", Message: fmt.Sprintf("%q is not a GitHub organisation name", org)})
 			continue
 		}
 		c := &orgCollector{api: api, org: org, cat: cat, opts: opts, res: res}
@@ -124,7 +131,7 @@ type orgCollector struct {
 	opts        Options
 	res         *Result
 	mu          sync.Mutex
-	stopped     bool             // a rate limit or an interruption ended this org early
+	stopped     bool             // a rate limit, an interruption or the consumer ended this org early
 	grantIDs    map[string]int64 // token id → grant id, for the repositories endpoint
 }
 
@@ -151,10 +158,14 @@ func (c *orgCollector) run(ctx context.Context) {
 	}
 }
 
-// emit hands finished tokens to Options.Tokens.
+// emit hands finished tokens to Options.Tokens; a refusal stops this organisation.
 func (c *orgCollector) emit(ts []facts.Token) {
 	if c.opts.Tokens != nil && len(ts) > 0 {
-		c.opts.Tokens(append([]facts.Token(nil), ts...))
+		if err := c.opts.Tokens(append([]facts.Token(nil), ts...)); err != nil {
+			c.mu.Lock()
+			c.stopped = true
+			c.mu.Unlock()
+		}
 	}
 }
 
@@ -166,7 +177,7 @@ func (c *orgCollector) add(source string, ts []facts.Token) {
 func (c *orgCollector) incomplete(endpoint, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.res.Incomplete = append(c.res.Incomplete, Incomplete{Source: "org:" + c.org + " " + endpoint, Reason: reason})
+	c.res.Problems = append(c.res.Problems, finding.IncompleteSource("org:"+c.org+" "+endpoint, reason))
 }
 
 // fail records why an endpoint could not be read whole; a rate limit or an interruption stops the
@@ -411,7 +422,7 @@ func (c *orgCollector) credentials(ctx context.Context) []facts.Token {
 				Scopes:     cr.Scopes,
 				ExpiresAt:  stamp(cr.AuthorizedCredentialExpiresAt),
 				LastUsedAt: stamp(cr.CredentialAccessedAt),
-				SSO:        "authorized",
+				SSO:        facts.SSOAuthorized,
 				Source:     facts.Source{Kind: facts.SourceOrgAudit},
 			}
 			if t.Scopes == nil {
@@ -430,9 +441,9 @@ func (c *orgCollector) credentials(ctx context.Context) []facts.Token {
 		c.fail("credential-authorizations", err, func(f *ghapi.Failure) string {
 			switch f.Kind {
 			case ghapi.KindNotFound:
-				return "credential authorizations exist only on Enterprise Cloud organisations with SAML SSO; pass --no-credential-authorizations for other organisations"
+				return withHint("credential authorizations exist only on Enterprise Cloud organisations with SAML SSO", c.opts.Hints.NoCredentials)
 			case ghapi.KindForbidden, ghapi.KindRejected:
-				return "this endpoint needs an organisation owner's token with read:org; pass one with --owner-token-env VAR"
+				return withHint("this endpoint needs an organisation owner's token with read:org", c.opts.Hints.OwnerToken)
 			}
 			return ""
 		})
@@ -445,7 +456,7 @@ func (c *orgCollector) repositories(ctx context.Context, grants []facts.Token) {
 	sem := make(chan struct{}, c.opts.Concurrency)
 	var wg sync.WaitGroup
 	for i := range grants {
-		if grants[i].RepositorySelection != "subset" {
+		if grants[i].RepositorySelection != facts.SelectSubset {
 			continue
 		}
 		id := strings.TrimPrefix(grants[i].ID, "org:"+c.org+"/pat:")
@@ -479,6 +490,14 @@ func (c *orgCollector) repositories(ctx context.Context, grants []facts.Token) {
 		}(&grants[i], grantID)
 	}
 	wg.Wait()
+}
+
+// withHint appends the caller's hint to a reason.
+func withHint(reason, hint string) string {
+	if hint == "" {
+		return reason
+	}
+	return reason + "; " + hint
 }
 
 // ghapiReason describes an error for an incomplete entry: a wrapped API failure by its message.

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -26,7 +27,7 @@ func installationToken(n int) string {
 var appToken = installationToken(1)
 
 func catalog(t testing.TB) *facts.Catalog {
-	cat, err := facts.LoadCatalog()
+	cat, err := policy.LoadCatalog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +70,8 @@ func TestCollectMapsEveryEndpointToFacts(t *testing.T) {
 	fake.ServeOrg(acme(t))
 	res := audit.Collect(context.Background(), newAPI(t, fake, false), audit.Credentials{Token: facts.NewSecret(appToken)}, catalog(t),
 		audit.Options{Orgs: []string{"acme"}, Repositories: true, Credentials: true})
-	if len(res.Incomplete) != 0 || len(res.Errors) != 0 {
-		t.Fatalf("incomplete %v errors %v", res.Incomplete, res.Errors)
+	if len(res.Problems) != 0 {
+		t.Fatalf("problems %v", res.Problems)
 	}
 	ts := byID(res.Tokens)
 	if len(ts) != 5 || res.Counts[audit.SourceGrants] != 3 || res.Counts[audit.SourceRequests] != 1 || res.Counts[audit.SourceCredentials] != 1 {
@@ -126,13 +127,14 @@ func TestTenThousandGrantsInHundredPages(t *testing.T) {
 	fake.ServeOrg(bigOrg(t, 10000))
 	var streamed []string
 	res := audit.Collect(context.Background(), newAPI(t, fake, false), audit.Credentials{Token: facts.NewSecret(appToken)}, catalog(t),
-		audit.Options{Orgs: []string{"bigco"}, Credentials: true, Tokens: func(ts []facts.Token) {
+		audit.Options{Orgs: []string{"bigco"}, Credentials: true, Tokens: func(ts []facts.Token) error {
 			if len(ts) > 100 {
 				t.Errorf("a batch of %d tokens: want one page at a time", len(ts))
 			}
 			for _, tok := range ts {
 				streamed = append(streamed, tok.ID)
 			}
+			return nil
 		}})
 	var collected []string
 	for _, tok := range res.Tokens {
@@ -141,8 +143,8 @@ func TestTenThousandGrantsInHundredPages(t *testing.T) {
 	if strings.Join(streamed, ",") != strings.Join(collected, ",") {
 		t.Errorf("the tokens handed over page by page (%d) are not the result's (%d), in order", len(streamed), len(collected))
 	}
-	if len(res.Incomplete) != 0 {
-		t.Fatalf("incomplete: %v", res.Incomplete)
+	if len(res.Problems) != 0 {
+		t.Fatalf("incomplete: %v", res.Problems)
 	}
 	seen := map[string]bool{}
 	for _, tok := range res.Tokens {
@@ -179,52 +181,52 @@ func TestFaultsDuringPagination(t *testing.T) {
 	bg := context.Background()
 	t.Run("502 on a page is retried", func(t *testing.T) {
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 2, ghapitest.Fixture(t, "server-error.http"), 2) }, bg, ghapi.Retry{})
-		if len(res.Tokens) != 350 || len(res.Incomplete) != 0 {
-			t.Errorf("%d tokens, incomplete %v", len(res.Tokens), res.Incomplete)
+		if len(res.Tokens) != 350 || len(res.Problems) != 0 {
+			t.Errorf("%d tokens, incomplete %v", len(res.Tokens), res.Problems)
 		}
 	})
 	t.Run("secondary limit is waited out", func(t *testing.T) {
 		limited := ghapitest.Fixture(t, "secondary-rate-limit.http").With("Retry-After", "0")
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 3, limited, 2) }, bg, ghapi.Retry{SecondaryRetries: 3})
-		if len(res.Tokens) != 350 || len(res.Incomplete) != 0 {
-			t.Errorf("%d tokens, incomplete %v", len(res.Tokens), res.Incomplete)
+		if len(res.Tokens) != 350 || len(res.Problems) != 0 {
+			t.Errorf("%d tokens, incomplete %v", len(res.Tokens), res.Problems)
 		}
 	})
 	t.Run("exhausted primary limit stops the org as incomplete", func(t *testing.T) {
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 3, ghapitest.Fixture(t, "primary-rate-limit.http"), 1) }, bg, ghapi.Retry{})
-		if len(res.Tokens) != 200 || len(res.Incomplete) != 3 ||
-			!strings.Contains(res.Incomplete[0].Reason, "rate limit exhausted until 2026-11-22T02:45:00Z") ||
-			!strings.Contains(res.Incomplete[1].Reason, "stopped early") {
-			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Incomplete)
+		if len(res.Tokens) != 200 || len(res.Problems) != 3 ||
+			!strings.Contains(res.Problems[0].Message, "rate limit exhausted until 2026-11-22T02:45:00Z") ||
+			!strings.Contains(res.Problems[1].Message, "stopped early") {
+			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Problems)
 		}
 	})
 	t.Run("truncated JSON is an error, not a shorter list", func(t *testing.T) {
 		truncated := ghapitest.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":1,"token_id":2},{"id":`)}
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 2, truncated, 1) }, bg, ghapi.Retry{})
-		if len(res.Tokens) != 100 || len(res.Incomplete) != 1 || res.Incomplete[0].Source != "org:bigco personal-access-tokens" ||
-			!strings.Contains(res.Incomplete[0].Reason, "not the documented JSON") {
-			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Incomplete)
+		if len(res.Tokens) != 100 || len(res.Problems) != 1 || res.Problems[0].Source != "org:bigco personal-access-tokens" ||
+			!strings.Contains(res.Problems[0].Message, "not the documented JSON") {
+			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Problems)
 		}
 	})
 	t.Run("a grant without token_id is malformed", func(t *testing.T) {
 		bad := ghapitest.Response{Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`[{"id":1}]`)}
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 1, bad, 1) }, bg, ghapi.Retry{})
-		if len(res.Incomplete) != 1 || !strings.Contains(res.Incomplete[0].Reason, "item 1 of a page: a grant lacks id or token_id") {
-			t.Errorf("incomplete %+v", res.Incomplete)
+		if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Message, "item 1 of a page: a grant lacks id or token_id") {
+			t.Errorf("incomplete %+v", res.Problems)
 		}
 	})
 	t.Run("SSO 403", func(t *testing.T) {
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 1, ghapitest.Fixture(t, "sso-required.http"), 1) }, bg, ghapi.Retry{})
-		if len(res.Incomplete) != 1 || !strings.Contains(res.Incomplete[0].Reason, "SAML SSO authorization") {
-			t.Errorf("incomplete %+v", res.Incomplete)
+		if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Message, "SAML SSO authorization") {
+			t.Errorf("incomplete %+v", res.Problems)
 		}
 	})
 	t.Run("timeout keeps what was collected", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
 		defer cancel()
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 2, ghapitest.Response{Block: true}, 1) }, ctx, ghapi.Retry{})
-		if len(res.Tokens) != 100 || len(res.Incomplete) < 1 || !strings.Contains(res.Incomplete[0].Reason, "did not answer in time") {
-			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Incomplete)
+		if len(res.Tokens) != 100 || len(res.Problems) < 1 || !strings.Contains(res.Problems[0].Message, "did not answer in time") {
+			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Problems)
 		}
 	})
 }
@@ -237,11 +239,11 @@ func TestEndpointsThatRefuseAreIncompleteWithTheReason(t *testing.T) {
 	pat := "ghp_" + strings.Repeat("a", 30) + facts.Checksum(strings.Repeat("a", 30))
 	res := audit.Collect(context.Background(), newAPI(t, fake, false), audit.Credentials{Token: facts.NewSecret(pat)}, catalog(t),
 		audit.Options{Orgs: []string{"acme"}, Credentials: true})
-	if len(res.Tokens) != 0 || len(res.Incomplete) != 3 {
-		t.Fatalf("tokens %d, incomplete %+v", len(res.Tokens), res.Incomplete)
+	if len(res.Tokens) != 0 || len(res.Problems) != 3 {
+		t.Fatalf("tokens %d, incomplete %+v", len(res.Tokens), res.Problems)
 	}
-	if !strings.Contains(res.Incomplete[0].Reason, "answers GitHub Apps only") || !strings.Contains(res.Incomplete[2].Reason, "--no-credential-authorizations") {
-		t.Errorf("reasons: %+v", res.Incomplete)
+	if !strings.Contains(res.Problems[0].Message, "answers GitHub Apps only") || !strings.Contains(res.Problems[2].Message, "only on Enterprise Cloud organisations with SAML SSO") {
+		t.Errorf("reasons: %+v", res.Problems)
 	}
 }
 
@@ -262,8 +264,8 @@ func TestAppAuthMintsAndRefreshesInstallationTokens(t *testing.T) {
 	app := &audit.App{ID: 4242, Key: key, Now: func() time.Time { return start.Add(time.Duration(clock.Load()) * time.Minute) }}
 	res := audit.Collect(context.Background(), newAPI(t, fake, true), audit.Credentials{App: app}, catalog(t),
 		audit.Options{Orgs: []string{"bigco"}, Credentials: false, Progress: func(audit.Progress) { clock.Add(6) }})
-	if len(res.Tokens) != 300 || len(res.Incomplete) != 0 {
-		t.Fatalf("%d tokens, incomplete %+v", len(res.Tokens), res.Incomplete)
+	if len(res.Tokens) != 300 || len(res.Problems) != 0 {
+		t.Fatalf("%d tokens, incomplete %+v", len(res.Tokens), res.Problems)
 	}
 	// Three grant pages and one request page: the 10-minute token is replaced whenever less than
 	// five minutes are left, so every page after the first needs a new one.
@@ -294,8 +296,8 @@ func TestAppNotInstalled(t *testing.T) {
 	})
 	res := audit.Collect(context.Background(), newAPI(t, fake, true), audit.Credentials{App: &audit.App{ID: 1, Key: key}}, catalog(t),
 		audit.Options{Orgs: []string{"nowhere"}})
-	if len(res.Incomplete) != 1 || !strings.Contains(res.Incomplete[0].Reason, "the GitHub App 1 is not installed on nowhere") {
-		t.Errorf("incomplete %+v", res.Incomplete)
+	if len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Message, "the GitHub App 1 is not installed on nowhere") {
+		t.Errorf("incomplete %+v", res.Problems)
 	}
 }
 

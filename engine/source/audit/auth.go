@@ -30,11 +30,11 @@ type App struct {
 func LoadAppKey(file string) (*rsa.PrivateKey, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("--app-key: %w", err)
+		return nil, fmt.Errorf("read App key: %w", err)
 	}
 	key, err := jwt.ParseRSAPrivateKeyFromPEM(raw)
 	if err != nil {
-		return nil, fmt.Errorf("--app-key %s: not an RSA private key in PEM form (GitHub App → Private keys → Generate): %v", file, err)
+		return nil, fmt.Errorf("%s: not an RSA private key in PEM form (GitHub App → Private keys → Generate): %v", file, err)
 	}
 	return key, nil
 }

@@ -1,0 +1,137 @@
+package finding
+
+// Exit codes, as DESIGN.md fixes them.
+const (
+	ExitOK         = 0 // nothing at or above the gate's severity
+	ExitViolations = 1 // findings fail the gate
+	ExitError      = 2 // usage, input or policy error
+	ExitIncomplete = 3 // facts could not be read whole: never compliant
+)
+
+// Verdict is a run's outcome in one word.
+type Verdict string
+
+// Verdicts, in the order the exit code picks them.
+const (
+	VerdictError      Verdict = "ERROR"
+	VerdictIncomplete Verdict = "INCOMPLETE"
+	VerdictFail       Verdict = "FAIL"
+	VerdictPass       Verdict = "PASS"
+)
+
+// TokenInfo is what a report shows of a judged token besides its findings.
+type TokenInfo struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name,omitempty"`
+	Type     string    `json:"type"`
+	Source   string    `json:"source,omitempty"`
+	LastFour string    `json:"last_four,omitempty"`
+	Location *Location `json:"location,omitempty"`
+	Unknown  []string  `json:"unknown,omitempty"`
+}
+
+// UnusedWaiver is a configured waiver that matched nothing in a run: dead configuration to remove.
+type UnusedWaiver struct {
+	Rule     string    `json:"rule"`
+	Token    string    `json:"token"`
+	Owner    string    `json:"owner"`
+	Expires  string    `json:"expires"`
+	Location *Location `json:"location,omitempty"`
+}
+
+// Result is everything one judging run produced: the tokens judged, their findings, and the
+// problems met on the way. Its summary and exit code follow from those.
+type Result struct {
+	Now           string         `json:"now"`
+	FailOn        Severity       `json:"fail_on"`
+	Tokens        []TokenInfo    `json:"tokens"`
+	Findings      []Finding      `json:"findings"`
+	Problems      []Problem      `json:"-"`
+	UnusedWaivers []UnusedWaiver `json:"unused_waivers,omitempty"`
+	Summary       Summary        `json:"summary"`
+	// Rules are the rules the run judged with, built-in and user, by id.
+	Rules []Rule `json:"-"`
+}
+
+// Summary counts a run's outcome.
+type Summary struct {
+	Tokens     int              `json:"tokens"`
+	Findings   int              `json:"findings"`
+	BySeverity map[Severity]int `json:"by_severity"`
+	Failing    int              `json:"failing"`
+	Waived     int              `json:"waived"`
+	Existing   int              `json:"existing"`
+	Errors     int              `json:"errors"`
+	Incomplete int              `json:"incomplete"`
+	// UnusedWaivers counts waivers that matched nothing.
+	UnusedWaivers int `json:"unused_waivers"`
+}
+
+// Errors are the run's input problems.
+func (r *Result) Errors() []Problem { return r.problems(Input) }
+
+// Incomplete are the sources that could not be read whole.
+func (r *Result) Incomplete() []Problem { return r.problems(Incomplete) }
+
+func (r *Result) problems(kind ProblemKind) []Problem {
+	var out []Problem
+	for _, p := range r.Problems {
+		if p.Kind == kind {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Summarize fills in the summary from the tokens, findings, problems and unused waivers.
+func (r *Result) Summarize() {
+	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[Severity]int{}, UnusedWaivers: len(r.UnusedWaivers)}
+	for _, p := range r.Problems {
+		switch p.Kind {
+		case Input:
+			s.Errors++
+		case Incomplete:
+			s.Incomplete++
+		}
+	}
+	for _, f := range r.Findings {
+		s.BySeverity[f.Severity]++
+		if f.Waived {
+			s.Waived++
+		}
+		if f.Existing {
+			s.Existing++
+		}
+		if f.Fails(r.FailOn) {
+			s.Failing++
+		}
+	}
+	r.Summary = s
+}
+
+// Verdict is the run's outcome in one word, in the order the exit code picks: ERROR, INCOMPLETE,
+// FAIL, PASS. It reads the summary: call Summarize first.
+func (r *Result) Verdict() Verdict {
+	switch s := r.Summary; {
+	case s.Errors > 0:
+		return VerdictError
+	case s.Incomplete > 0:
+		return VerdictIncomplete
+	case s.Failing > 0:
+		return VerdictFail
+	}
+	return VerdictPass
+}
+
+// ExitCode is the process exit code the run ends with: the first of 2, 3, 1, 0 that holds.
+func (r *Result) ExitCode() int {
+	switch r.Verdict() {
+	case VerdictError:
+		return ExitError
+	case VerdictIncomplete:
+		return ExitIncomplete
+	case VerdictFail:
+		return ExitViolations
+	}
+	return ExitOK
+}
