@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"testing"
-
 )
 
 // TestBuiltinRegoTests runs every embedded *_test.rego, one Go subtest per Rego test, and checks that
