@@ -3,8 +3,9 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/tokencheck/tokencheck/engine/finding"
 	"os"
+
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // Baseline is the set of findings an earlier run reported, keyed by rule and token id: never by

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"github.com/tokencheck/tokencheck/engine/policy"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
 	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"github.com/tokencheck/tokencheck/engine/source/audit"
 )
 

@@ -2,11 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/tokencheck/tokencheck/engine/policy"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tokencheck/tokencheck/engine/policy"
 )
 
 func newPolicyCmd(io streams) *cobra.Command {

@@ -3,7 +3,6 @@ package policy
 import (
 	"context"
 	"fmt"
-	"github.com/tokencheck/tokencheck/engine/finding"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 var testNow = time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)

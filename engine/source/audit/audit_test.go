@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"github.com/tokencheck/tokencheck/engine/policy"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
 	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
+	"github.com/tokencheck/tokencheck/engine/policy"
 	"github.com/tokencheck/tokencheck/engine/source/audit"
 )
 
