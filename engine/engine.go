@@ -118,6 +118,7 @@ func Run(ctx context.Context, opts Options, sources ...Source) (*finding.Result,
 	if j.err != nil {
 		return nil, j.err
 	}
+	res.Problems = append(res.Problems, j.problems...)
 
 	if opts.Baseline != nil {
 		opts.Baseline.Apply(res.Findings)
@@ -134,11 +135,13 @@ func Run(ctx context.Context, opts Options, sources ...Source) (*finding.Result,
 	return res, nil
 }
 
-// judging is the state of the judging goroutine: it alone writes res.Tokens and res.Findings.
+// judging is the state of the judging goroutine: it alone writes res.Tokens and res.Findings
+// (and its own problems, merged once it is done).
 type judging struct {
-	opts Options
-	res  *finding.Result
-	err  error
+	opts     Options
+	res      *finding.Result
+	problems []finding.Problem
+	err      error
 }
 
 // judge evaluates one batch and keeps what the report needs of its tokens, not the tokens.
@@ -146,7 +149,7 @@ func (j *judging) judge(ctx context.Context, batch []facts.Token) error {
 	if j.opts.Observe != nil {
 		if err := j.opts.Observe(batch); err != nil {
 			// Reported once: the observer is not called again, and judging goes on.
-			j.res.Problems = append(j.res.Problems, finding.Problem{Kind: finding.Input, Message: err.Error()})
+			j.problems = append(j.problems, finding.Problem{Kind: finding.Input, Message: err.Error()})
 			j.opts.Observe = nil
 		}
 	}
