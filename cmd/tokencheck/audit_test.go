@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,4 +199,19 @@ func BenchmarkAudit10000Grants(b *testing.B) {
 		}
 		b.ReportMetric(float64(len(fake.Requests())-before)/float64(b.N), "requests/op")
 	})
+}
+
+// An API host that cannot be reached is a setting to fix (exit 2), in audit as in scan; never a
+// pass, and not mistaken for a partial answer.
+func TestAuditUnreachableHostIsExitTwo(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connections are refused
+	r := tokencheck(t, map[string]string{"GH_TOKEN": auditToken}, "audit", "--org", "acme", "--api-url", "http://"+addr+"/", "--retries", "1", "--now", fixedNow)
+	if r.code != exitError || strings.Contains(r.stdout, "PASS") || !strings.Contains(r.stdout, "org:acme") {
+		t.Errorf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
+	}
 }

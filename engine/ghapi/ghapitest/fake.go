@@ -86,6 +86,15 @@ type Server struct {
 	handlers map[string]http.HandlerFunc
 	unknown  Response
 	faults   faults
+	// inFlight and maxInFlight count requests being answered at once.
+	inFlight, maxInFlight int
+}
+
+// MaxInFlight is the most requests the fake was answering at one time.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
 }
 
 // New starts a fake that answers unknown tokens with 401 Bad credentials; it stops with the test.
@@ -136,6 +145,15 @@ func (s *Server) Requests() []Request {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
 	if s.Latency > 0 {
 		time.Sleep(s.Latency)
 	}

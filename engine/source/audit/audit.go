@@ -48,8 +48,15 @@ type Options struct {
 	Tokens func([]facts.Token) error
 	// Hints complete the reasons of refusals with what the caller can do about them.
 	Hints Hints
-	// Concurrency bounds the per-grant repository calls (default 8).
+	// Concurrency bounds the per-grant repository calls of one organisation (default 8).
 	Concurrency int
+	// OrgConcurrency is how many organisations are read at once (default 4), each with its own
+	// installation token and rate limit; within one organisation requests stay serial, as GitHub
+	// asks. Tokens still reach Tokens in the order of Orgs.
+	OrgConcurrency int
+	// MaxPages bounds the pages read of one list (default 10,000: a million tokens); a list cut
+	// there is incomplete.
+	MaxPages int
 }
 
 // Progress is how far a collection has come.
@@ -77,6 +84,9 @@ type Result struct {
 	Counts   map[string]int // tokens per source
 	Pages    int            // API pages fetched
 	Mints    int            // installation tokens minted
+	// Duplicates counts tokens listed twice in one list (items shift between pages while a list
+	// is read): each token is kept once.
+	Duplicates int
 }
 
 var orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
@@ -84,42 +94,172 @@ var orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?
 // ValidOrg reports whether s can be a GitHub organisation login.
 func ValidOrg(s string) bool { return orgName.MatchString(s) }
 
-// Collect reads every organisation in turn. It stops early only when ctx ends; what was collected
-// by then is returned, with the unfinished parts marked incomplete.
+// Collect reads the organisations, several at once, and hands their tokens to Options.Tokens in
+// the order of Options.Orgs. It stops early only when ctx ends or Tokens refuses a batch; what was
+// collected by then is returned, with the unfinished parts marked incomplete.
 func Collect(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.Catalog, opts Options) *Result {
 	res := &Result{Counts: map[string]int{}}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
+	if opts.OrgConcurrency <= 0 {
+		opts.OrgConcurrency = 4
+	}
+	if opts.MaxPages <= 0 {
+		opts.MaxPages = 10000
+	}
+	if opts.Progress != nil {
+		var mu sync.Mutex
+		progress := opts.Progress
+		opts.Progress = func(p Progress) {
+			mu.Lock()
+			defer mu.Unlock()
+			progress(p)
+		}
+	}
+	var orgs []string
 	for _, org := range opts.Orgs {
 		if !ValidOrg(org) {
 			res.Problems = append(res.Problems, finding.Problem{Kind: finding.Input, Source: "organisation", Message: fmt.Sprintf("%q is not a GitHub organisation name", org)})
 			continue
 		}
-		c := &orgCollector{api: api, org: org, cat: cat, opts: opts, res: res}
-		var ia *installationAuth
-		c.client, ia = creds.client(api, org)
-		c.ownerClient = c.client
-		if !opts.Owner.Empty() {
-			c.ownerClient = api.Client(opts.Owner)
-		}
-		if ia != nil {
-			// Find the installation and mint its token before anything else: a missing installation
-			// is one clear reason, not one per endpoint.
-			ia.mu.Lock()
-			err := ia.mint(ctx)
-			ia.mu.Unlock()
-			if err != nil {
-				c.incomplete("(all endpoints)", ghapiReason(err, api.Host()))
+		orgs = append(orgs, org)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := make([]*orgPart, len(orgs))
+	for i := range parts {
+		parts[i] = newOrgPart()
+	}
+	var wg sync.WaitGroup
+	launched := make(chan struct{})
+	go func() {
+		defer close(launched)
+		sem := make(chan struct{}, opts.OrgConcurrency)
+		for i, org := range orgs {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				parts[i].res.Problems = append(parts[i].res.Problems, finding.IncompleteSource("org:"+org+" (all endpoints)", "not read: the collection stopped early"))
+				parts[i].finish()
 				continue
 			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				defer parts[i].finish()
+				collectOrg(ctx, api, creds, cat, opts, org, parts[i])
+			}()
 		}
-		c.run(ctx)
-		if ia != nil {
-			res.Mints += ia.mints
+	}()
+	// Hand each organisation's batches on in order, while later ones are still being read.
+	var refused error
+	for _, part := range parts {
+		part.drain(func(batch []facts.Token) {
+			if refused != nil || opts.Tokens == nil {
+				return
+			}
+			if refused = opts.Tokens(batch); refused != nil {
+				cancel()
+			}
+		})
+	}
+	<-launched
+	wg.Wait()
+	for _, part := range parts {
+		r := part.res
+		res.Tokens = append(res.Tokens, r.Tokens...)
+		res.Problems = append(res.Problems, r.Problems...)
+		for k, v := range r.Counts {
+			res.Counts[k] += v
 		}
+		res.Pages += r.Pages
+		res.Mints += r.Mints
+		res.Duplicates += r.Duplicates
 	}
 	return res
+}
+
+// collectOrg reads one organisation into its part.
+func collectOrg(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.Catalog, opts Options, org string, part *orgPart) {
+	c := &orgCollector{api: api, org: org, cat: cat, opts: opts, res: part.res, out: part}
+	var ia *installationAuth
+	c.client, ia = creds.client(api, org)
+	c.ownerClient = c.client
+	if !opts.Owner.Empty() {
+		c.ownerClient = api.Client(opts.Owner)
+	}
+	if ia != nil {
+		// Find the installation and mint its token before anything else: a missing installation
+		// is one clear reason, not one per endpoint.
+		ia.mu.Lock()
+		err := ia.mint(ctx)
+		ia.mu.Unlock()
+		if err != nil {
+			if f := ghapi.Classify(err, api.Host()); f.Kind == ghapi.KindNetwork {
+				c.fail("(all endpoints)", err, nil)
+			} else {
+				c.incomplete("(all endpoints)", ghapiReason(err, api.Host()))
+			}
+			return
+		}
+	}
+	c.run(ctx)
+	if ia != nil {
+		c.res.Mints += ia.mints
+	}
+}
+
+// orgPart is one organisation's collection: its own result, and the batches read but not yet
+// handed on. Workers add batches; the sequencer in Collect drains them in organisation order.
+type orgPart struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	batches [][]facts.Token
+	done    bool
+	res     *Result
+}
+
+func newOrgPart() *orgPart {
+	p := &orgPart{res: &Result{Counts: map[string]int{}}}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *orgPart) add(batch []facts.Token) {
+	p.mu.Lock()
+	p.batches = append(p.batches, batch)
+	p.mu.Unlock()
+	p.cond.Signal()
+}
+
+func (p *orgPart) finish() {
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
+	p.cond.Signal()
+}
+
+// drain hands every batch to each as it arrives, until the organisation is finished.
+func (p *orgPart) drain(each func([]facts.Token)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		for len(p.batches) == 0 && !p.done {
+			p.cond.Wait()
+		}
+		if len(p.batches) == 0 {
+			return
+		}
+		batches := p.batches
+		p.batches = nil
+		p.mu.Unlock()
+		for _, b := range batches {
+			each(b)
+		}
+		p.mu.Lock()
+	}
 }
 
 type orgCollector struct {
@@ -130,6 +270,7 @@ type orgCollector struct {
 	cat         *facts.Catalog
 	opts        Options
 	res         *Result
+	out         *orgPart
 	mu          sync.Mutex
 	stopped     bool             // a rate limit, an interruption or the consumer ended this org early
 	grantIDs    map[string]int64 // token id → grant id, for the repositories endpoint
@@ -158,14 +299,10 @@ func (c *orgCollector) run(ctx context.Context) {
 	}
 }
 
-// emit hands finished tokens to Options.Tokens; a refusal stops this organisation.
+// emit hands finished tokens on, to be passed to Options.Tokens in organisation order.
 func (c *orgCollector) emit(ts []facts.Token) {
-	if c.opts.Tokens != nil && len(ts) > 0 {
-		if err := c.opts.Tokens(append([]facts.Token(nil), ts...)); err != nil {
-			c.mu.Lock()
-			c.stopped = true
-			c.mu.Unlock()
-		}
+	if len(ts) > 0 {
+		c.out.add(append([]facts.Token(nil), ts...))
 	}
 }
 
@@ -195,6 +332,14 @@ func (c *orgCollector) fail(endpoint string, err error, hint func(*ghapi.Failure
 		c.mu.Lock()
 		c.stopped = true
 		c.mu.Unlock()
+	case ghapi.KindNetwork:
+		// An API host that cannot be reached (DNS, TLS, refused) is a setting to fix, as in scan:
+		// the whole organisation is unread, and the run exits 2.
+		c.mu.Lock()
+		c.stopped = true
+		c.res.Problems = append(c.res.Problems, finding.Problem{Kind: finding.Input, Source: "org:" + c.org + " " + endpoint, Message: reason})
+		c.mu.Unlock()
+		return
 	}
 	c.incomplete(endpoint, reason)
 }
@@ -242,7 +387,16 @@ func nextLink(header string) string {
 // mid-way keeps what was read and returns the error.
 func paginate[T any](ctx context.Context, c *orgCollector, client *github.Client, first string, each func([]T) error) error {
 	url := first
+	seen := map[string]bool{}
 	for url != "" {
+		key := pageKey(client, url)
+		if seen[key] {
+			return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("the pagination loops: the next page's link repeats a page already read (%s)", key)}
+		}
+		if len(seen) >= c.opts.MaxPages {
+			return &ghapi.Failure{Kind: ghapi.KindOther, Host: c.api.Host(), Err: fmt.Errorf("stopped after %d pages, the most one list may have", c.opts.MaxPages)}
+		}
+		seen[key] = true
 		var items []T
 		next, err := c.page(ctx, client, url, &items)
 		if err != nil {
@@ -257,6 +411,21 @@ func paginate[T any](ctx context.Context, c *orgCollector, client *github.Client
 		url = next
 	}
 	return nil
+}
+
+// pageKey names a page for loop detection: its absolute URL with the query in a fixed order and
+// the implicit page=1 written out, so a link back to the first page is recognised.
+func pageKey(client *github.Client, raw string) string {
+	u, err := client.BaseURL.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	if q.Get("page") == "" {
+		q.Set("page", "1")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func (c *orgCollector) progress(n int) {
@@ -341,6 +510,7 @@ func (c *orgCollector) requests(ctx context.Context) []facts.Token {
 // stream is set.
 func (c *orgCollector) fineGrainedList(ctx context.Context, endpoint, permission string, stream bool, toToken func(grant) (facts.Token, error)) []facts.Token {
 	var out []facts.Token
+	seen := map[string]bool{}
 	first := fmt.Sprintf("orgs/%s/%s?per_page=100", c.org, endpoint)
 	err := paginate(ctx, c, c.client, first, func(items []grant) error {
 		page := len(out)
@@ -349,6 +519,11 @@ func (c *orgCollector) fineGrainedList(ctx context.Context, endpoint, permission
 			if err != nil {
 				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("item %d of a page: %w", i+1, err)}
 			}
+			if seen[t.ID] {
+				c.res.Duplicates++
+				continue
+			}
+			seen[t.ID] = true
 			out = append(out, t)
 		}
 		if stream {

@@ -325,3 +325,28 @@ func TestPreviewMaxLifetime(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", strings.Join(got, "|"), want)
 	}
 }
+
+// A token GitHub mints with less life than the refresh margin (a skewed clock, a short TTL) is used
+// until halfway through its life, not minted again before every request.
+func TestATokenMintedNearExpiryIsNotMintedBeforeEveryRequest(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := ghapitest.New(t)
+	org := bigOrg(t, 300)
+	org.Allowed = nil
+	fake.ServeOrg(org)
+	fakeApp := &ghapitest.App{ID: 4242, Key: &key.PublicKey, Org: "bigco", InstallationID: 31337, TTL: 3 * time.Minute}
+	fake.ServeApp(fakeApp, org)
+	start := time.Now()
+	app := &audit.App{ID: 4242, Key: key, Now: func() time.Time { return start }}
+	res := audit.Collect(context.Background(), newAPI(t, fake, true), audit.Credentials{App: app}, catalog(t),
+		audit.Options{Orgs: []string{"bigco"}})
+	if len(res.Tokens) != 300 || len(res.Problems) != 0 {
+		t.Fatalf("%d tokens, problems %+v", len(res.Tokens), res.Problems)
+	}
+	if fakeApp.Minted() != 1 {
+		t.Errorf("minted %d tokens for 4 pages read within a minute, want 1", fakeApp.Minted())
+	}
+}

@@ -76,7 +76,11 @@ type installationAuth struct {
 	id      int64
 	token   facts.Secret
 	expires time.Time
-	mints   int
+	// refreshAt is when the token is replaced: refreshMargin before it expires, or halfway through
+	// its life when GitHub gave one shorter than the margin (a skewed clock), so a token that is
+	// already near expiry is not minted again before every request.
+	refreshAt time.Time
+	mints     int
 }
 
 // Mint finds the installation (once) and mints a fresh token. The only POST tokencheck sends.
@@ -105,9 +109,14 @@ func (ia *installationAuth) mint(ctx context.Context) error {
 		return fmt.Errorf("mint an installation token for %s: %w", ia.org, ghapi.Classify(err, ia.api.Host()))
 	}
 	ia.token = facts.NewSecret(tok.GetToken())
+	minted := ia.app.now()
 	ia.expires = tok.GetExpiresAt().Time
 	if ia.expires.IsZero() {
-		ia.expires = ia.app.now().Add(time.Hour)
+		ia.expires = minted.Add(time.Hour)
+	}
+	ia.refreshAt = ia.expires.Add(-refreshMargin)
+	if life := ia.expires.Sub(minted); life < 2*refreshMargin {
+		ia.refreshAt = minted.Add(max(life/2, time.Minute))
 	}
 	ia.mints++
 	return nil
@@ -117,7 +126,7 @@ func (ia *installationAuth) mint(ctx context.Context) error {
 func (ia *installationAuth) authorize(req *http.Request) error {
 	ia.mu.Lock()
 	defer ia.mu.Unlock()
-	if ia.token.Empty() || ia.expires.Sub(ia.app.now()) < refreshMargin {
+	if ia.token.Empty() || !ia.app.now().Before(ia.refreshAt) {
 		if err := ia.mint(req.Context()); err != nil {
 			return err
 		}
