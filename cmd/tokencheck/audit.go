@@ -31,6 +31,9 @@ type auditOptions struct {
 	NoCredentials    bool
 	WaitForRateLimit bool
 	PreviewDays      int
+	Concurrency      int
+	AllInstallations bool
+	ExcludeOrgs      []string
 }
 
 func newAuditCmd(io streams) *cobra.Command {
@@ -65,6 +68,9 @@ A part that cannot be read whole is reported incomplete (exit 3), never as zero 
 	f.BoolVar(&opts.NoCredentials, "no-credential-authorizations", false, "skip SAML credential authorizations (organisations not on Enterprise Cloud with SAML)")
 	f.BoolVar(&opts.WaitForRateLimit, "wait-for-rate-limit", false, "wait for an exhausted rate limit to reset instead of stopping that organisation as incomplete")
 	f.IntVar(&opts.PreviewDays, "preview-max-lifetime", 0, "list the tokens a GitHub maximum-lifetime policy of `DAYS` would block")
+	f.IntVar(&opts.Concurrency, "concurrency", 4, "organisations read at once (`N`), each with its own installation token and rate limit")
+	f.BoolVar(&opts.AllInstallations, "all-installations", false, "with --app-id/--app-key: audit every organisation the App is installed on")
+	f.StringSliceVar(&opts.ExcludeOrgs, "exclude-org", nil, "leave organisation `ORG` out (repeatable, or a comma list); with --all-installations")
 	return cmd
 }
 
@@ -74,10 +80,13 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 	if err != nil {
 		return err
 	}
-	orgs := auditOrgs(opts, j)
 	creds, err := auditCredentials(opts, io)
 	if err != nil {
 		j.fail("%v", err)
+	}
+	if opts.Concurrency < 1 || opts.Concurrency > 64 {
+		j.fail("--concurrency %d: want 1 to 64; using 4", opts.Concurrency)
+		opts.Concurrency = 4
 	}
 	if opts.PreviewDays < 0 || opts.PreviewDays > 366 {
 		j.fail("--preview-max-lifetime %d: GitHub's policy takes 1 to 366 days", opts.PreviewDays)
@@ -88,8 +97,18 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 	if err != nil {
 		j.fail("%v", err)
 	}
+	var installed []string
+	if opts.AllInstallations {
+		switch {
+		case creds.App == nil:
+			j.fail("--all-installations lists the App's installations: pass --app-id and --app-key")
+		case api != nil:
+			installed = appInstallations(ctx, j, api, creds.App, io)
+		}
+	}
+	orgs := auditOrgs(opts, j, installed)
 	src := &audit.Source{API: api, Credentials: creds, Catalog: j.catalog, Options: audit.Options{
-		Orgs: orgs, Repositories: opts.Repositories, Credentials: !opts.NoCredentials,
+		Orgs: orgs, Repositories: opts.Repositories, Credentials: !opts.NoCredentials, OrgConcurrency: opts.Concurrency,
 		Hints: audit.Hints{
 			NoCredentials: "pass --no-credential-authorizations for other organisations",
 			OwnerToken:    "pass one with --owner-token-env VAR",
@@ -152,10 +171,18 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 }
 
 // auditOrgs gathers --org and --orgs-file, each org once, checking names.
-func auditOrgs(opts *auditOptions, j *judge) []string {
+func auditOrgs(opts *auditOptions, j *judge, installed []string) []string {
 	var orgs []string
 	errs := 0
 	seen := map[string]bool{}
+	for _, o := range opts.ExcludeOrgs {
+		if o = strings.TrimSpace(o); !audit.ValidOrg(o) {
+			j.problem(finding.Problem{Kind: finding.Input, Source: "--exclude-org", Message: fmt.Sprintf("%q is not a GitHub organisation name", o)})
+			errs++
+		} else {
+			seen[strings.ToLower(o)] = true
+		}
+	}
 	add := func(org string, p finding.Problem) {
 		if !audit.ValidOrg(org) {
 			p.Kind, p.Message = finding.Input, fmt.Sprintf("%q is not a GitHub organisation name", org)
@@ -170,6 +197,9 @@ func auditOrgs(opts *auditOptions, j *judge) []string {
 	}
 	for _, o := range opts.Orgs {
 		add(strings.TrimSpace(o), finding.Problem{Source: "--org"})
+	}
+	for _, o := range installed {
+		add(o, finding.Problem{Source: "--all-installations"})
 	}
 	if opts.OrgsFile != "" {
 		f, err := os.Open(opts.OrgsFile)
@@ -188,8 +218,30 @@ func auditOrgs(opts *auditOptions, j *judge) []string {
 			f.Close()
 		}
 	}
-	if len(orgs) == 0 && errs == 0 {
-		j.fail("no organisation to audit: pass --org ORG (repeatable) or --orgs-file FILE")
+	if len(orgs) == 0 && errs == 0 && !opts.AllInstallations {
+		j.fail("no organisation to audit: pass --org ORG (repeatable), --orgs-file FILE or --all-installations")
+	}
+	return orgs
+}
+
+// appInstallations lists the organisations the App is installed on. A listing that fails leaves
+// the audit incomplete (exit 3), or is an input error when the App's credentials or the host are
+// wrong (exit 2); user accounts the App is installed on are said on stderr, not audited.
+func appInstallations(ctx context.Context, j *judge, api *ghapi.API, app *audit.App, io streams) []string {
+	orgs, users, err := audit.InstallationOrgs(ctx, api, app)
+	if err != nil {
+		kind := finding.Incomplete
+		var f *ghapi.Failure
+		if errors.As(err, &f) && (f.Kind == ghapi.KindRejected || f.Kind == ghapi.KindNetwork) {
+			kind = finding.Input
+		}
+		j.problem(finding.Problem{Kind: kind, Source: "--all-installations", Message: err.Error()})
+	}
+	if len(users) > 0 {
+		fmt.Fprintf(io.Err, "tokencheck: --all-installations: %d installation(s) on user accounts are not organisations and are not audited\n", len(users))
+	}
+	if err == nil && len(orgs) == 0 {
+		j.problem(finding.Problem{Kind: finding.Incomplete, Source: "--all-installations", Message: "the App is installed on no organisation"})
 	}
 	return orgs
 }

@@ -215,3 +215,50 @@ func TestAuditUnreachableHostIsExitTwo(t *testing.T) {
 		t.Errorf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// --all-installations audits every organisation the App is installed on, less --exclude-org, and
+// says which installations are on user accounts instead of auditing them.
+func TestAuditAllInstallations(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	fake := ghapitest.New(t)
+	var first *ghapitest.App
+	for i, login := range []string{"acme", "globex", "initech"} {
+		org := &ghapitest.Org{Login: login, ID: int64(100 + i), Grants: ghapitest.FixtureList(t, "org-grants.json"), Requests: []json.RawMessage{}}
+		fake.ServeOrg(org)
+		app := &ghapitest.App{ID: 777, Key: &key.PublicKey, Org: login, InstallationID: int64(55 + i)}
+		fake.ServeApp(app, org)
+		if first == nil {
+			first = app
+		}
+	}
+	fake.ServeInstallations(first, []string{"acme", "user:octocat", "globex", "initech"})
+	r := tokencheck(t, nil, "audit", "--all-installations", "--exclude-org", "initech", "--api-url", fake.APIURL(), "--now", fixedNow,
+		"--app-id", "777", "--app-key", keyFile, "--no-credential-authorizations", "--format", "json")
+	var rep struct {
+		Tokens []struct{ ID string }
+		Audit  struct{ Orgs []string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s%s", err, r.stdout, r.stderr)
+	}
+	if r.code != exitViolations || strings.Join(rep.Audit.Orgs, ",") != "acme,globex" || len(rep.Tokens) != 6 {
+		t.Errorf("exit %d, orgs %v, %d tokens\n%s", r.code, rep.Audit.Orgs, len(rep.Tokens), r.stderr)
+	}
+	if !strings.Contains(r.stderr, "1 installation(s) on user accounts") {
+		t.Errorf("stderr does not say the user installation was left out:\n%s", r.stderr)
+	}
+	for _, req := range fake.Requests() {
+		if strings.Contains(req.Path, "initech/personal-access") {
+			t.Errorf("the excluded organisation was read: %s", req.Path)
+		}
+	}
+	r = tokencheck(t, map[string]string{"GH_TOKEN": auditToken}, "audit", "--all-installations", "--api-url", fake.APIURL())
+	if r.code != exitError || !strings.Contains(r.stdout, "pass --app-id and --app-key") {
+		t.Errorf("--all-installations without an App: exit %d\n%s", r.code, r.stdout)
+	}
+}

@@ -251,3 +251,23 @@ func (a *App) validJWT(r *http.Request) bool {
 	tok, err := jwt.Parse(raw, func(*jwt.Token) (any, error) { return a.Key, nil }, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(strconv.FormatInt(a.ID, 10)))
 	return err == nil && tok.Valid
 }
+
+// ServeInstallations serves GET /app/installations for the App, paginated as GitHub does, listing
+// an installation on each account: organisations, and users when a login starts with "user:".
+func (s *Server) ServeInstallations(a *App, accounts []string) {
+	var items []json.RawMessage
+	for i, acct := range accounts {
+		typ := "Organization"
+		if login, ok := strings.CutPrefix(acct, "user:"); ok {
+			acct, typ = login, "User"
+		}
+		items = append(items, json.RawMessage(fmt.Sprintf(`{"id":%d,"account":{"login":%q,"type":%q},"app_id":%d,"target_type":%q}`, 5000+i, acct, typ, a.ID, typ)))
+	}
+	s.Handle("/app/installations", func(w http.ResponseWriter, r *http.Request) {
+		if !a.validJWT(r) {
+			Write(w, r, jsonResponse(http.StatusUnauthorized, `{"message":"A JSON web token could not be decoded","status":"401"}`))
+			return
+		}
+		s.page(w, r, "/app/installations", items, "/app/installations")
+	})
+}

@@ -150,3 +150,39 @@ func (c Credentials) client(api *ghapi.API, org string) (*github.Client, *instal
 	}
 	return api.Client(c.Token), nil
 }
+
+// InstallationOrgs lists the organisations the App is installed on (GET /app/installations,
+// every page), in GitHub's order. Installations on user accounts are not organisations: they are
+// returned apart, to be said, not audited.
+func InstallationOrgs(ctx context.Context, api *ghapi.API, app *App) (orgs, users []string, err error) {
+	client := api.ClientWithAuth(func(req *http.Request) error {
+		s, err := app.JWT()
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+s)
+		return nil
+	})
+	opts := &github.ListOptions{PerPage: 100}
+	for pages := 0; ; pages++ {
+		if pages >= 1000 {
+			return orgs, users, fmt.Errorf("list the App's installations: stopped after %d pages", pages)
+		}
+		insts, resp, err := client.Apps.ListInstallations(ctx, opts)
+		if err != nil {
+			return orgs, users, fmt.Errorf("list the App's installations: %w", ghapi.Classify(err, api.Host()))
+		}
+		for _, inst := range insts {
+			login := inst.GetAccount().GetLogin()
+			if inst.GetTargetType() == "Organization" {
+				orgs = append(orgs, login)
+			} else {
+				users = append(users, login)
+			}
+		}
+		if resp.NextPage == 0 {
+			return orgs, users, nil
+		}
+		opts.Page = resp.NextPage
+	}
+}
