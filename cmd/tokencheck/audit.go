@@ -258,14 +258,12 @@ func auditCredentials(opts *auditOptions, io streams) (audit.Credentials, error)
 		}
 		return audit.Credentials{App: &audit.App{ID: opts.AppID, Key: key}}, nil
 	}
-	for _, name := range []string{"GH_TOKEN", "GITHUB_TOKEN"} {
-		if v := strings.TrimSpace(io.Getenv(name)); v != "" {
-			s := facts.NewSecret(v)
-			if err := s.Check(); err != nil {
-				return audit.Credentials{}, fmt.Errorf("%s: %v; not sent", name, err)
-			}
-			return audit.Credentials{Token: s}, nil
+	if name, v := opts.api.envToken(io); v != "" {
+		s := facts.NewSecret(v)
+		if err := s.Check(); err != nil {
+			return audit.Credentials{}, fmt.Errorf("%s: %v; not sent", name, err)
 		}
+		return audit.Credentials{Token: s}, nil
 	}
-	return audit.Credentials{}, errors.New("no credentials: set GH_TOKEN or GITHUB_TOKEN to a GitHub App installation token, or pass --app-id and --app-key")
+	return audit.Credentials{}, fmt.Errorf("no credentials: set %s to a GitHub App installation token, or pass --app-id and --app-key", strings.Join(opts.api.tokenVars(io), " or "))
 }

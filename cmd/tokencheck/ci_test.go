@@ -219,8 +219,13 @@ func TestSeveralOutputsInOneRun(t *testing.T) {
 		t.Errorf("step summary was not appended to:\n%s", md)
 	}
 	r = tokencheck(t, nil, "check", "--also", "yaml", "fixtures/inventory/tokens.yaml")
-	if r.code != exitError || !strings.Contains(r.stdout, "--also yaml: unknown format") {
-		t.Errorf("bad --also: exit %d\n%s", r.code, r.stdout)
+	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "--also yaml: unknown format") {
+		t.Errorf("bad --also: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Two reports on stdout would mix: refused before any work.
+	r = tokencheck(t, nil, "check", "--format", "json", "--also", "text", "fixtures/inventory/tokens.yaml")
+	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "2 reports would go to stdout") {
+		t.Errorf("two reports on stdout: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 
@@ -244,9 +249,9 @@ func TestBaseline(t *testing.T) {
 	if r.code != exitOK {
 		t.Errorf("a later run with reworded messages: exit %d\n%s", r.code, r.stdout)
 	}
-	// An unreadable baseline is an error and every finding counts as new (fail closed).
+	// An unreadable baseline is a bad flag value: exit 2 before any work, never a pass.
 	r = tokencheck(t, nil, "check", "--now", fixedNow, "--baseline", "fixtures/inventory/tokens.yaml", "fixtures/inventory")
-	if r.code != exitError || !strings.Contains(r.stdout, "not a tokencheck JSON report") || !strings.Contains(r.stdout, "12 at or above high") {
-		t.Errorf("bad baseline: exit %d\n%s", r.code, r.stdout)
+	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "--baseline: fixtures/inventory/tokens.yaml: not a tokencheck JSON report") {
+		t.Errorf("bad baseline: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -31,19 +31,23 @@ type judgeOptions struct {
 	Summary    bool
 	Baseline   string
 	WriteBase  string
+	Quiet      bool
+	Color      string
 }
 
 func (o *judgeOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.Format, "format", "text", "report format: "+strings.Join(report.Formats, ", "))
+	f.StringVarP(&o.Format, "format", "f", "text", "report format: "+strings.Join(report.Formats, ", "))
 	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of stdout")
 	f.StringVar(&o.ConfigFile, "config", "", "settings and waivers `FILE` (default: ./.tokencheck.yaml if present)")
-	f.StringArrayVar(&o.PolicyDirs, "policy", nil, "`DIR` of extra Rego rules (repeatable)")
-	f.StringArrayVar(&o.DataFiles, "data", nil, "JSON or YAML data `FILE` for extra rules (repeatable)")
-	f.StringVar(&o.FailOn, "fail-on", "high", "lowest severity that fails the run: critical, high, medium, low, info")
-	f.StringArrayVar(&o.Disable, "disable", nil, "turn off rule `ID` (repeatable)")
-	f.StringVar(&o.Now, "now", "", "judge as of this RFC 3339 `TIME` instead of the clock (reproducible runs)")
+	f.StringSliceVarP(&o.PolicyDirs, "policy", "p", nil, "`DIR` of extra Rego rules (repeatable, or a comma list)")
+	f.StringSliceVarP(&o.DataFiles, "data", "d", nil, "JSON or YAML data `FILE` for extra rules (repeatable, or a comma list)")
+	f.StringVar(&o.FailOn, "fail-on", "high", "lowest severity that fails the run: critical, high, medium, low, info, or never (report only)")
+	f.StringSliceVar(&o.Disable, "disable", nil, "turn off rule `ID` (repeatable, or a comma list)")
+	f.StringVar(&o.Now, "now", "", "judge as of this `TIME` (RFC 3339, or a date: midnight UTC) instead of the clock, for reproducible runs")
 	f.StringArrayVar(&o.Also, "also", nil, "also write the report as `FORMAT[=FILE]` (stdout without =FILE); repeatable, e.g. --also text --also junit=junit.xml")
+	f.BoolVarP(&o.Quiet, "quiet", "q", false, "write the report only when the run does not pass (errors are always said)")
+	f.StringVar(&o.Color, "color", "auto", "colour the text report: auto (a terminal, unless NO_COLOR is set or TERM=dumb), always, never")
 	f.BoolVar(&o.Summary, "summary", false, "also append a Markdown summary to $GITHUB_STEP_SUMMARY when it is set")
 	f.StringVar(&o.Baseline, "baseline", "", "JSON report `FILE` of an earlier run: only findings not in it fail the gate")
 	f.StringVar(&o.WriteBase, "write-baseline", "", "write this run's findings to `FILE` as a baseline (a JSON report)")
@@ -67,9 +71,10 @@ type judge struct {
 	baseline engine.Baseline
 }
 
-// newJudge resolves the shared flags and compiles the policies. A bad flag value or a user policy
-// that does not compile is recorded, and the run goes on with the default or the built-in rules; only
-// a broken built-in set is fatal.
+// newJudge resolves the shared flags and compiles the policies. A bad flag or configuration value
+// ends the run before any work, with exit 2, the problems on stderr and nothing written, as
+// conftest, trivy and gh do. A user policy that does not compile is recorded, and the run goes on
+// with the built-in rules; only a broken built-in set is fatal.
 func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error) {
 	j := &judge{opts: opts, io: io, now: time.Now().UTC(), failOn: finding.High}
 	cat, err := policy.LoadCatalog()
@@ -77,40 +82,19 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 		return nil, err
 	}
 	j.catalog = cat
-	if opts.Now != "" {
-		if t, err := time.Parse(time.RFC3339, opts.Now); err != nil {
-			j.fail("--now %q: want an RFC 3339 time such as 2026-11-22T00:00:00Z; judging as of the clock", opts.Now)
-		} else {
-			j.now = t.UTC()
-		}
-	}
-	if sev, err := finding.ParseSeverity(opts.FailOn); err != nil {
-		j.fail("--fail-on: %v; using high", err)
-	} else {
-		j.failOn = sev
-	}
-	if _, err := report.New(opts.Format, false); err != nil {
-		j.fail("--format: %v; writing text", err)
-		j.opts.Format = "text"
-	}
-	j.outputs = []output{{j.opts.Format, opts.Output}}
-	for _, a := range opts.Also {
-		format, file, _ := strings.Cut(a, "=")
-		if _, err := report.New(format, false); err != nil {
-			j.fail("--also %s: %v", a, err)
-			continue
-		}
-		j.outputs = append(j.outputs, output{format, file})
-	}
+	j.checkFlags()
 	if opts.Baseline != "" {
 		b, err := engine.LoadBaseline(opts.Baseline)
 		if err != nil {
-			j.fail("--baseline: %v; every finding counts as new", err)
+			j.fail("--baseline: %v", err)
 		} else {
 			j.baseline = b
 		}
 	}
 	cfg := j.loadConfig()
+	if usage := j.problems; len(usage) > 0 {
+		return nil, j.usageError(usage)
+	}
 	popts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
 	p, err := policy.New(ctx, popts)
 	if err != nil && (len(opts.PolicyDirs) > 0 || len(opts.DataFiles) > 0) {
@@ -121,11 +105,75 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 	if err != nil {
 		return nil, err
 	}
+	var unknown []finding.Problem
 	for _, id := range p.UnknownDisabled() {
-		j.fail("--disable %s: no such rule (tokencheck policy list shows them)", id)
+		unknown = append(unknown, finding.Problem{Kind: finding.Input, Message: fmt.Sprintf("--disable %s: no such rule (tokencheck policy list shows them)", id)})
+	}
+	if len(unknown) > 0 {
+		return nil, j.usageError(unknown)
 	}
 	j.policy = p
 	return j, nil
+}
+
+// checkFlags validates the values of the shared flags, each problem naming its flag and the
+// accepted values.
+func (j *judge) checkFlags() {
+	opts := j.opts
+	if opts.Now != "" {
+		if t, err := facts.ParseTime(opts.Now); err != nil {
+			j.fail("--now %q: want an RFC 3339 time such as 2026-11-22T00:00:00Z or a date such as 2026-11-22", opts.Now)
+		} else {
+			j.now = t.UTC()
+		}
+	}
+	if strings.EqualFold(strings.TrimSpace(opts.FailOn), string(finding.Never)) {
+		j.failOn = finding.Never
+	} else if sev, err := finding.ParseSeverity(opts.FailOn); err != nil {
+		j.fail("--fail-on: %v, or never", err)
+	} else {
+		j.failOn = sev
+	}
+	if _, err := report.New(opts.Format, false); err != nil {
+		j.fail("--format: %v", err)
+	}
+	j.outputs = []output{{opts.Format, opts.Output}}
+	for _, a := range opts.Also {
+		format, file, _ := strings.Cut(a, "=")
+		if _, err := report.New(format, false); err != nil {
+			j.fail("--also %s: %v", a, err)
+			continue
+		}
+		j.outputs = append(j.outputs, output{format, file})
+	}
+	toStdout := 0
+	for _, o := range j.outputs {
+		if o.file == "" || o.file == "-" {
+			toStdout++
+		}
+	}
+	if toStdout > 1 {
+		j.fail("--also: %d reports would go to stdout and mix; give all but one a file (--also FORMAT=FILE, or --output FILE)", toStdout)
+	}
+	for i := range j.outputs {
+		if j.outputs[i].file == "-" {
+			j.outputs[i].file = ""
+		}
+	}
+	switch opts.Color {
+	case "auto", "always", "never":
+	default:
+		j.fail("--color %q: want auto, always or never", opts.Color)
+	}
+}
+
+// usageError says every problem with the flags or the configuration on stderr and ends the run
+// with exit 2 before any input is read.
+func (j *judge) usageError(problems []finding.Problem) error {
+	for _, p := range problems {
+		fmt.Fprintf(j.io.Err, "tokencheck: %s\n", p.Error())
+	}
+	return exitCodeError{finding.ExitError}
 }
 
 func (j *judge) loadConfig() policy.Config {
@@ -172,8 +220,11 @@ func (j *judge) conclude(res *finding.Result, augment func(*report.Report)) erro
 	if augment != nil {
 		augment(r)
 	}
-	failed := j.write(r)
 	code := res.ExitCode()
+	failed := false
+	if !j.opts.Quiet || code != finding.ExitOK {
+		failed = j.write(r)
+	}
 	if failed {
 		code = finding.ExitError
 	}
@@ -234,8 +285,8 @@ func textLike(outs []output) bool {
 
 // writeOne renders one output: to stdout, or to a file written whole or not at all.
 func (j *judge) writeOne(o output, r *report.Report) error {
-	colour := j.io.OutTTY && j.io.Getenv("NO_COLOR") == ""
 	if o.file == "" {
+		colour := j.colour()
 		w, err := report.New(o.format, colour)
 		if err != nil {
 			return err
@@ -247,6 +298,17 @@ func (j *judge) writeOne(o output, r *report.Report) error {
 		return err
 	}
 	return writeFileAtomic(o.file, func(f *os.File) error { return w.Write(f, r) })
+}
+
+// colour reports whether the text report on stdout is coloured (--color).
+func (j *judge) colour() bool {
+	switch j.opts.Color {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	return j.io.OutTTY && j.io.Getenv("NO_COLOR") == "" && j.io.Getenv("TERM") != "dumb"
 }
 
 // appendTo appends one rendering of the report to a file, as $GITHUB_STEP_SUMMARY wants.

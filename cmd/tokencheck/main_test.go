@@ -166,14 +166,77 @@ func TestBadInputIsReportedAndTheRestStillJudged(t *testing.T) {
 	}
 }
 
-func TestBadFlagValuesAreReportedAndJudgingGoesOn(t *testing.T) {
-	r := tokencheck(t, nil, "check", "--fail-on", "severe", "--now", "yesterday", "--disable", "no-such-rule", "fixtures/inventory")
-	if r.code != exitError {
-		t.Fatalf("exit %d, want 2", r.code)
+// A bad flag value ends the run before any work (exit 2, nothing written, every bad value named
+// with what is accepted), as conftest, trivy and gh do.
+func TestBadFlagValuesStopTheRunBeforeAnyWork(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.json")
+	r := tokencheck(t, nil, "check", "--fail-on", "severe", "--now", "yesterday", "--format", "yaml", "--color", "pink", "--output", out, "fixtures/inventory")
+	if r.code != exitError || r.stdout != "" {
+		t.Fatalf("exit %d, want 2 and nothing on stdout\n%s", r.code, r.stdout)
 	}
-	for _, want := range []string{"--fail-on: unknown severity \"severe\"", "--now \"yesterday\"", "--disable no-such-rule: no such rule", "dangerous scope delete_repo"} {
-		if !strings.Contains(r.stdout, want) {
-			t.Errorf("report lacks %q:\n%s", want, r.stdout)
+	for _, want := range []string{
+		`--fail-on: unknown severity "severe" (want one of info, low, medium, high, critical), or never`,
+		`--now "yesterday": want an RFC 3339 time`,
+		`--format: unknown format "yaml" (want one of text, json, sarif, junit, github, markdown)`,
+		`--color "pink": want auto, always or never`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a report was written although the flags were bad")
+	}
+	r = tokencheck(t, nil, "check", "--disable", "no-such-rule,classic-token", "fixtures/inventory")
+	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "--disable no-such-rule: no such rule") || strings.Contains(r.stderr, "classic-token") {
+		t.Errorf("unknown rule: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestFlagsPeopleAlreadyKnow(t *testing.T) {
+	// Short flags, comma lists, a plain date for --now.
+	r := tokencheck(t, nil, "check", "-f", "json", "--disable", "classic-token,dangerous-scope", "--now", "2026-11-22", "fixtures/inventory")
+	var rep struct {
+		Now      string
+		Findings []struct{ Rule string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s%s", err, r.stdout, r.stderr)
+	}
+	if rep.Now != "2026-11-22T00:00:00Z" {
+		t.Errorf("--now 2026-11-22 judged as of %s", rep.Now)
+	}
+	for _, f := range rep.Findings {
+		if f.Rule == "classic-token" || f.Rule == "dangerous-scope" {
+			t.Errorf("--disable a,b left %s on", f.Rule)
+		}
+	}
+	// --fail-on never reports without failing.
+	r = tokencheck(t, nil, "check", "--fail-on", "never", "--now", fixedNow, "fixtures/inventory")
+	if r.code != exitOK || !strings.Contains(r.stdout, "dangerous scope delete_repo") || !strings.Contains(r.stdout, "PASS") {
+		t.Errorf("--fail-on never: exit %d\n%s", r.code, r.stdout)
+	}
+	// --quiet writes the report only when the run does not pass.
+	r = tokencheck(t, nil, "check", "-q", "--fail-on", "never", "--now", fixedNow, "fixtures/inventory")
+	if r.code != exitOK || r.stdout != "" {
+		t.Errorf("--quiet on a pass: exit %d, stdout %q", r.code, r.stdout)
+	}
+	r = tokencheck(t, nil, "check", "-q", "--now", fixedNow, "fixtures/inventory")
+	if r.code != exitViolations || !strings.Contains(r.stdout, "FAIL") {
+		t.Errorf("--quiet on a failure must still report: exit %d\n%s", r.code, r.stdout)
+	}
+	// --color always colours even when piped; never and TERM=dumb do not.
+	r = tokencheck(t, nil, "check", "--color", "always", "--now", fixedNow, "fixtures/inventory")
+	if !strings.Contains(r.stdout, "\x1b[") {
+		t.Error("--color always did not colour")
+	}
+	var out, errOut bytes.Buffer
+	for _, env := range []map[string]string{{"TERM": "dumb"}, {"NO_COLOR": "1"}} {
+		out.Reset()
+		io := streams{In: strings.NewReader(""), Out: &out, Err: &errOut, OutTTY: true, Getenv: func(k string) string { return env[k] }}
+		run(context.Background(), []string{"check", "--now", fixedNow, "fixtures/inventory"}, io)
+		if strings.Contains(out.String(), "\x1b[") {
+			t.Errorf("%v on a terminal: coloured", env)
 		}
 	}
 }
@@ -289,8 +352,8 @@ waivers:
 
 	write("stale_after_days: soon\nmax_lifetime: 30\n")
 	r = tokencheck(t, nil, "check", "--now", fixedNow, "--config", cfg, "fixtures/inventory")
-	if r.code != exitError || !strings.Contains(r.stdout, cfg+":1: setting stale_after_days: want a non-negative number") || !strings.Contains(r.stdout, cfg+":2: unknown setting \"max_lifetime\"") {
-		t.Errorf("bad settings must be reported with file and line; exit %d\n%s", r.code, r.stdout)
+	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, cfg+":1: setting stale_after_days: want a non-negative number") || !strings.Contains(r.stderr, cfg+":2: unknown setting \"max_lifetime\"") {
+		t.Errorf("bad settings must be reported with file and line before any work; exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -64,6 +64,31 @@ func (o *apiOptions) api(io streams, allowInstallationPOST bool, retry ghapi.Ret
 	return nil, err
 }
 
+// tokenVars are the environment variables a token is read from, in order, as gh reads them: for
+// an Enterprise Server host (--hostname or GH_HOST) only GH_ENTERPRISE_TOKEN and
+// GITHUB_ENTERPRISE_TOKEN, so a github.com token is never sent to another host; otherwise GH_TOKEN
+// and GITHUB_TOKEN.
+func (o *apiOptions) tokenVars(io streams) []string {
+	host := strings.ToLower(strings.TrimSpace(o.Hostname))
+	if host == "" {
+		host = strings.ToLower(strings.TrimSpace(io.Getenv("GH_HOST")))
+	}
+	if host != "" && host != ghapi.DefaultHost && host != "api.github.com" && !strings.HasSuffix(host, ".ghe.com") {
+		return []string{"GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"}
+	}
+	return []string{"GH_TOKEN", "GITHUB_TOKEN"}
+}
+
+// envToken is the first token set in tokenVars, and the variable's name.
+func (o *apiOptions) envToken(io streams) (name, value string) {
+	for _, name := range o.tokenVars(io) {
+		if v := strings.TrimSpace(io.Getenv(name)); v != "" {
+			return name, v
+		}
+	}
+	return "", ""
+}
+
 type scanOptions struct {
 	judge      judgeOptions
 	api        apiOptions
@@ -139,7 +164,7 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 		j.problem(p)
 	}
 	if len(live) == 0 && len(opts.Headers) == 0 && len(problems) == 0 {
-		j.fail("no token to scan: set GH_TOKEN or GITHUB_TOKEN, pass --token-stdin or --token-file, or judge a saved response with --headers FILE")
+		j.fail("no token to scan: set %s, pass --token-stdin or --token-file, or judge a saved response with --headers FILE", strings.Join(opts.api.tokenVars(io), " or "))
 	}
 	if len(live) > 0 {
 		api, err := opts.api.api(io, false, ghapi.Retry{})
@@ -191,10 +216,8 @@ func liveTokens(opts *scanOptions, io streams) ([]source.LiveToken, []finding.Pr
 	if opts.TokenFile != "" || opts.TokenStdin || len(opts.Headers) > 0 {
 		return dedupe(out), errs
 	}
-	for _, name := range []string{"GH_TOKEN", "GITHUB_TOKEN"} {
-		if v := strings.TrimSpace(io.Getenv(name)); v != "" {
-			return []source.LiveToken{{Secret: facts.NewSecret(v), Source: facts.Source{Kind: facts.SourceLive}, Label: name}}, nil
-		}
+	if name, v := opts.api.envToken(io); v != "" {
+		return []source.LiveToken{{Secret: facts.NewSecret(v), Source: facts.Source{Kind: facts.SourceLive}, Label: name}}, nil
 	}
 	return nil, errs
 }

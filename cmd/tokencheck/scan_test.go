@@ -200,9 +200,24 @@ func TestScanSendsTokensOnlyOverHTTPS(t *testing.T) {
 			t.Errorf("%s: exit %d\n%s", api, r.code, r.stdout)
 		}
 	}
-	r := tokencheck(t, map[string]string{"GH_TOKEN": tokBroad, "GH_HOST": "https://ghe.example.com"}, "scan")
+	r := tokencheck(t, map[string]string{"GH_ENTERPRISE_TOKEN": tokBroad, "GH_HOST": "https://ghe.example.com"}, "scan")
 	if r.code != exitError || !strings.Contains(r.stdout, "GH_HOST: hostname") {
 		t.Errorf("bad GH_HOST: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// For an Enterprise Server host the token comes from GH_ENTERPRISE_TOKEN, as gh has it; a
+// github.com token in GH_TOKEN is never sent to that host.
+func TestScanEnterpriseHostReadsTheEnterpriseToken(t *testing.T) {
+	r := tokencheck(t, map[string]string{"GH_TOKEN": tokBroad, "GH_HOST": "ghe.example.com"}, "scan")
+	if r.code != exitError || !strings.Contains(r.stdout, "no token to scan: set GH_ENTERPRISE_TOKEN or GITHUB_ENTERPRISE_TOKEN") {
+		t.Errorf("GH_TOKEN with an Enterprise GH_HOST: exit %d\n%s", r.code, r.stdout)
+	}
+	fake := ghapitest.New(t)
+	fake.Answer(tokBroad, "/user", ghapitest.Fixture(t, "user-classic-broad.http"))
+	r = tokencheck(t, map[string]string{"GH_ENTERPRISE_TOKEN": tokBroad, "GH_HOST": "ghe.example.com"}, "scan", "--api-url", fake.APIURL(), "--now", fixedNow)
+	if r.code != exitViolations || !strings.Contains(r.stdout, "delete_repo") {
+		t.Errorf("GH_ENTERPRISE_TOKEN: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 

@@ -20,6 +20,9 @@ const (
 	Critical Severity = "critical"
 )
 
+// Never is the gate that nothing fails: --fail-on never reports without failing.
+const Never Severity = "never"
+
 // Severities lists every severity, lowest first.
 var Severities = []Severity{Info, Low, Medium, High, Critical}
 
@@ -86,7 +89,7 @@ type Finding struct {
 
 // Fails reports whether the finding fails a gate set at failOn.
 func (f Finding) Fails(failOn Severity) bool {
-	return !f.Waived && !f.Existing && f.Level == Deny && f.Severity.AtLeast(failOn)
+	return failOn != Never && !f.Waived && !f.Existing && f.Level == Deny && f.Severity.AtLeast(failOn)
 }
 
 // Location points at the file and line a token was declared on.
