@@ -156,6 +156,15 @@ func (a *Applier) DoWith(ctx context.Context, client *github.Client, d Decision)
 	return r
 }
 
+// Applies reports whether the applier sends writes (false: a dry run).
+func (a *Applier) Applies() bool { return a.opts.Apply }
+
+// Record logs a result decided elsewhere (a write that could not even be attempted) and returns it.
+func (a *Applier) Record(r Result) Result {
+	a.log(r)
+	return r
+}
+
 // Failed returns the results whose write failed.
 func Failed(results []Result) []Result {
 	var out []Result
