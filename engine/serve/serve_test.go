@@ -344,9 +344,9 @@ func TestRejectedDeliveriesWriteNothing(t *testing.T) {
 	if code, _ := deliver(t, e.url, "personal_access_token_request", "d-11", last, sign(last, secret)); code != 202 {
 		t.Fatalf("last delivery answered %d", code)
 	}
-	waitFor(t, "the last write", func() bool {
-		for _, w := range e.reviews.Writes() {
-			if w.ID == 2 {
+	waitFor(t, "the last decision", func() bool {
+		for _, l := range logLines(t, e.log.String()) {
+			if l.RequestID == 2 {
 				return true
 			}
 		}
