@@ -1,6 +1,7 @@
 package decide
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -268,11 +269,14 @@ func (a *Applier) log(r Result) {
 	for _, f := range d.Findings {
 		e.Findings = append(e.Findings, LogFinding{Rule: f.Rule, Severity: f.Severity, Level: f.Level, Message: f.Message, Waived: f.Waived})
 	}
-	line, err := json.Marshal(e)
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line)
+	enc.SetEscapeHTML(false) // links stay readable: & not \u0026
+	err := enc.Encode(e)     // one line, newline-terminated
 	a.logMu.Lock()
 	defer a.logMu.Unlock()
 	if err == nil {
-		_, err = a.opts.Log.Write(append(line, '\n'))
+		_, err = a.opts.Log.Write(line.Bytes())
 	}
 	if err != nil && a.logErr == nil {
 		a.logErr = fmt.Errorf("write decision log: %w", err)
