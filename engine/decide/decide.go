@@ -122,7 +122,7 @@ type Template struct {
 }
 
 // TemplateFrom reads the template settings from the policy settings (policy.Config.Settings):
-// replacement_expires_in_days (else max_lifetime_days) and dangerous_permissions.
+// replacement_expires_in_days capped by max_lifetime_days, and dangerous_permissions.
 func TemplateFrom(settings map[string]any) Template {
 	var t Template
 	num := func(k string) int {
@@ -137,8 +137,8 @@ func TemplateFrom(settings map[string]any) Template {
 		return 0
 	}
 	t.ExpiresInDays = num("replacement_expires_in_days")
-	if t.ExpiresInDays <= 0 {
-		t.ExpiresInDays = num("max_lifetime_days")
+	if max := num("max_lifetime_days"); max > 0 && (t.ExpiresInDays <= 0 || max < t.ExpiresInDays) {
+		t.ExpiresInDays = max // never suggest a token the lifetime rule would flag
 	}
 	switch v := settings["dangerous_permissions"].(type) {
 	case []any:

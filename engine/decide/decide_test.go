@@ -289,4 +289,7 @@ func TestTemplateFrom(t *testing.T) {
 	if tp := decide.TemplateFrom(map[string]any{"max_lifetime_days": float64(30)}); tp.ExpiresInDays != 30 {
 		t.Errorf("fallback to max_lifetime_days: %+v", tp)
 	}
+	if tp := decide.TemplateFrom(map[string]any{"replacement_expires_in_days": 90, "max_lifetime_days": 60}); tp.ExpiresInDays != 60 {
+		t.Errorf("capped by max_lifetime_days: %+v", tp)
+	}
 }
