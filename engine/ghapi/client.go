@@ -35,6 +35,10 @@ type Options struct {
 	// AllowInstallationTokenPOST lets POST /app/installations/{id}/access_tokens through, the one
 	// write the tool may send (it mints the tool's own credential and changes nothing on GitHub).
 	AllowInstallationTokenPOST bool
+	// AllowReviewWrites lets the two decision writes through (review --apply, serve --apply):
+	// POST /orgs/{org}/personal-access-token-requests/{pat_request_id} and
+	// POST /orgs/{org}/personal-access-tokens/{pat_id}. Nothing else is opened by it.
+	AllowReviewWrites bool
 	// Transport is the base round tripper (nil: a tuned http.Transport); tests pass one that trusts
 	// their TLS server.
 	Transport http.RoundTripper
@@ -162,7 +166,7 @@ func (a *API) client(auth func(*http.Request) error) *github.Client {
 		rt = &logger{next: rt, w: a.opts.Verbose}
 	}
 	rt = &retrier{next: rt, policy: a.opts.Retry}
-	rt = &guard{next: rt, base: a.base, allowInstallationTokenPOST: a.opts.AllowInstallationTokenPOST, auth: auth}
+	rt = &guard{next: rt, base: a.base, allowInstallationTokenPOST: a.opts.AllowInstallationTokenPOST, allowReviewWrites: a.opts.AllowReviewWrites, auth: auth}
 	hc := &http.Client{
 		Transport: rt,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {

@@ -5,10 +5,15 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 )
 
 // installationTokenPath is the one path a POST may go to: minting the tool's own installation token.
 var installationTokenPath = regexp.MustCompile(`/app/installations/[0-9]+/access_tokens$`)
+
+// reviewWritePath is what a POST may go to under AllowReviewWrites: reviewing one token request or
+// revoking one grant, relative to the API base.
+var reviewWritePath = regexp.MustCompile(`^orgs/[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/(?:personal-access-token-requests|personal-access-tokens)/[0-9]+$`)
 
 // ErrRefused marks a request the guard would not send.
 var ErrRefused = fmt.Errorf("request refused")
@@ -19,6 +24,7 @@ type guard struct {
 	next                       http.RoundTripper
 	base                       *url.URL
 	allowInstallationTokenPOST bool
+	allowReviewWrites          bool
 	auth                       func(*http.Request) error
 }
 
@@ -32,6 +38,7 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case req.Method == http.MethodGet || req.Method == http.MethodHead:
 	case req.Method == http.MethodPost && g.allowInstallationTokenPOST && installationTokenPath.MatchString(req.URL.Path):
+	case req.Method == http.MethodPost && g.allowReviewWrites && g.isReviewWrite(req.URL):
 	default:
 		return nil, fmt.Errorf("%w: %s %s: tokencheck is read-only and sends only GET and HEAD", ErrRefused, req.Method, req.URL.Path)
 	}
@@ -43,4 +50,14 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return g.next.RoundTrip(req)
+}
+
+// isReviewWrite reports whether u is exactly a review or revoke endpoint under the API base (no
+// query, no encoded path tricks).
+func (g *guard) isReviewWrite(u *url.URL) bool {
+	if u.RawQuery != "" || u.RawPath != "" && u.RawPath != u.Path {
+		return false
+	}
+	rel, ok := strings.CutPrefix(u.Path, g.base.Path)
+	return ok && reviewWritePath.MatchString(rel)
 }
