@@ -126,3 +126,22 @@ func TestTokenAcceptedFactsRoundTrip(t *testing.T) {
 		t.Errorf("round trip changed the facts:\n%s\n%s", raw, again)
 	}
 }
+
+// FuzzCheckFormat feeds hostile values to the offline format check and the JWT reader: they must
+// not panic, and no error may repeat the value.
+func FuzzCheckFormat(f *testing.F) {
+	f.Add(statelessToken("123456", `{"exp":1795312800}`))
+	f.Add("ghs_1_eyJ.eyJ.x")
+	f.Add("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")
+	f.Add("github_pat_11ABCDEFG0123456789abc_" + strings.Repeat("a", 59))
+	f.Fuzz(func(t *testing.T, v string) {
+		err := CheckFormat(v)
+		NewSecret(v).ExpiresAt()
+		if err != nil && len(v) >= 12 && strings.Contains(err.Error(), v) {
+			t.Errorf("error repeats the value: %v", err)
+		}
+		if err == nil && len(v) > MaxStatelessLength {
+			t.Errorf("a %d-character value accepted", len(v))
+		}
+	})
+}
