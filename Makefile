@@ -34,8 +34,9 @@ bench:
 	QUICK=$(QUICK) $(GO) run ./bench/compare
 
 fuzz:
-	$(GO) test ./engine/collect -run '^$$' -fuzz FuzzParseTemplateLink -fuzztime 30s
-	$(GO) test ./engine/collect -run '^$$' -fuzz FuzzInventory -fuzztime 30s
+	$(GO) test ./engine/source -run '^$$' -fuzz FuzzParseTemplateLink -fuzztime 30s
+	$(GO) test ./engine/source -run '^$$' -fuzz FuzzInventory -fuzztime 30s
+	$(GO) test ./engine/facts -run '^$$' -fuzz FuzzCheckFormat -fuzztime 30s
 
 clean:
 	rm -rf bin

@@ -22,13 +22,14 @@ var prefixTypes = []struct {
 
 const base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
-// Token body shapes, checked by hand: a compiled {82,244} repetition costs start-up time.
-func shortBody(s string) bool {
-	return len(s) == 36 && allOf(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+// Token body shapes, checked by hand: a compiled {82,244} repetition costs start-up time. Bodies
+// may grow until the whole token is MaxTokenLength characters, as GitHub tells integrators.
+func shortBody(s string, max int) bool {
+	return len(s) >= 36 && len(s) <= max && allOf(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 }
 
 func fineGrainedBody(s string) bool {
-	return len(s) >= 82 && len(s) <= 244 && allOf(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+	return len(s) >= 82 && len(s) <= MaxTokenLength-len("github_pat_") && allOf(s, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
 }
 
 func legacyToken(s string) bool { return len(s) == 40 && allOf(s, "0123456789abcdef") }
@@ -53,10 +54,15 @@ func TypeOf(value string) TokenType {
 }
 
 // CheckFormat verifies a token's shape offline: the 36-character kinds must carry a valid CRC-32
-// checksum in their last six characters; fine-grained tokens are checked for shape only; a
+// checksum in their last six characters (longer bodies, up to MaxTokenLength in all, are checked
+// for shape only: GitHub publishes no checksum scheme for them); fine-grained tokens are checked for
+// shape only; stateless installation tokens (ghs_<APP_ID>_<JWT>) must carry a decodable JWT; a
 // 40-hex-digit legacy token (issued before prefixes, 2021) passes with type unknown. The error never
 // contains the value.
 func CheckFormat(value string) error {
+	if IsStateless(value) {
+		return checkStateless(value)
+	}
 	for _, p := range prefixTypes {
 		if !strings.HasPrefix(value, p.prefix) {
 			continue
@@ -64,12 +70,20 @@ func CheckFormat(value string) error {
 		body := value[len(p.prefix):]
 		if p.typ == TypeFineGrained {
 			if !fineGrainedBody(body) {
-				return fmt.Errorf("malformed %s token (ending %s): expected at least 82 characters of [A-Za-z0-9_] after %q", p.typ, LastFour(value), p.prefix)
+				return fmt.Errorf("malformed %s token (ending %s): expected 82 to %d characters of [A-Za-z0-9_] after %q", p.typ, LastFour(value), MaxTokenLength-len(p.prefix), p.prefix)
 			}
 			return nil
 		}
-		if !shortBody(body) {
-			return fmt.Errorf("malformed %s token (ending %s): expected 36 characters of [A-Za-z0-9] after %q", p.typ, LastFour(value), p.prefix)
+		longest := MaxTokenLength - len(p.prefix)
+		if !shortBody(body, longest) {
+			hint := ""
+			if p.typ == TypeAppInstallation {
+				hint = ", or a stateless installation token ghs_<APP_ID>_<JWT>"
+			}
+			return fmt.Errorf("malformed %s token (ending %s): expected 36 to %d characters of [A-Za-z0-9] after %q%s", p.typ, LastFour(value), longest, p.prefix, hint)
+		}
+		if len(body) > 36 {
+			return nil // a longer token than GitHub issues today: no published checksum to verify
 		}
 		if Checksum(body[:30]) != body[30:] {
 			return fmt.Errorf("malformed %s token (ending %s): checksum does not match; the token is mistyped or truncated", p.typ, LastFour(value))

@@ -48,7 +48,7 @@ func TestCheckFormatShapes(t *testing.T) {
 	if err := CheckFormat(fine); err != nil {
 		t.Errorf("fine-grained of documented shape rejected: %v", err)
 	}
-	for _, bad := range []string{"github_pat_short", "ghs_tooshort", "gho_" + strings.Repeat("a", 37), "nope"} {
+	for _, bad := range []string{"github_pat_short", "ghs_tooshort", "gho_" + strings.Repeat("a", 36) + "-", "nope"} {
 		if CheckFormat(bad) == nil {
 			t.Errorf("CheckFormat(%q) accepted a malformed token", bad)
 		}

@@ -3,6 +3,7 @@ package facts
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Secret holds a token value so that it cannot be printed by accident: every formatting verb and
@@ -31,6 +32,14 @@ func (s Secret) Type() TokenType { return TypeOf(s.value) }
 
 // Check verifies the value's format offline (see CheckFormat); the error never holds the value.
 func (s Secret) Check() error { return CheckFormat(s.value) }
+
+// ExpiresAt is the expiry a stateless installation token (ghs_<APP_ID>_<JWT>) carries in its JWT's
+// exp claim, read offline without verifying the signature; ok is false for every other kind of
+// token and when the claim is missing. Only the time leaves the value.
+func (s Secret) ExpiresAt() (time.Time, bool) { return StatelessExpiry(s.value) }
+
+// Stateless reports whether the value is a stateless installation token, ghs_<APP_ID>_<JWT>.
+func (s Secret) Stateless() bool { return IsStateless(s.value) }
 
 // String shows the fingerprint and last four characters, never the value.
 func (s Secret) String() string { return s.Fingerprint() + " (…" + s.LastFour() + ")" }

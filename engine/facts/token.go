@@ -104,8 +104,14 @@ type Token struct {
 	Needs               map[string]string   `json:"needs,omitempty"`
 	NeedsScopes         []string            `json:"needs_scopes,omitempty"`
 	ClassicReason       string              `json:"classic_reason,omitempty"`
-	Unknown             []string            `json:"unknown,omitempty"`
-	Source              Source              `json:"source"`
+	// AcceptedPermissions is what GitHub's X-Accepted-GitHub-Permissions said the endpoint called
+	// accepts: alternatives, each a set of permission: level that together suffice (an empty set:
+	// no permission needed).
+	AcceptedPermissions []map[string]string `json:"accepted_permissions,omitempty"`
+	// AcceptedScopes is X-Accepted-OAuth-Scopes: the classic scopes, any of which the endpoint accepts.
+	AcceptedScopes []string `json:"accepted_scopes,omitempty"`
+	Unknown        []string `json:"unknown,omitempty"`
+	Source         Source   `json:"source"`
 }
 
 // Permissions are fine-grained grants by resource group; names GitHub does not define land in Other.
@@ -144,6 +150,20 @@ func (t *Token) MarkUnknown(fact string) {
 	if !t.IsUnknown(fact) {
 		t.Unknown = append(t.Unknown, fact)
 	}
+}
+
+// MarkKnown removes the named fact from the unknown list: a later source learned it.
+func (t *Token) MarkKnown(fact string) {
+	out := t.Unknown[:0]
+	for _, u := range t.Unknown {
+		if u != fact {
+			out = append(out, u)
+		}
+	}
+	if len(out) == 0 {
+		out = nil
+	}
+	t.Unknown = out
 }
 
 // ParseTime reads a date (2006-01-02, midnight UTC) or an RFC 3339 timestamp, as declarations write them.

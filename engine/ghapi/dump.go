@@ -57,7 +57,10 @@ func ReadDump(r io.Reader) (*Dump, error) {
 		code, _ := strconv.Atoi(m[1])
 		d := &Dump{Status: code, Header: http.Header{}, Line: i + 1}
 		i++
+		// prev is the header the next continuation line (obs-fold: a line starting with a space or
+		// a tab) belongs to; dropped is true while that header is one never kept.
 		var prev string
+		dropped := false
 		for ; i < len(lines); i++ {
 			line, skip := dumpLine(lines[i])
 			if skip {
@@ -67,9 +70,11 @@ func ReadDump(r io.Reader) (*Dump, error) {
 				i++
 				break
 			}
-			if (line[0] == ' ' || line[0] == '\t') && prev != "" {
-				vals := d.Header[prev]
-				vals[len(vals)-1] += " " + strings.TrimSpace(line)
+			if (line[0] == ' ' || line[0] == '\t') && (prev != "" || dropped) {
+				if !dropped {
+					vals := d.Header[prev]
+					vals[len(vals)-1] = strings.TrimSpace(vals[len(vals)-1] + " " + strings.TrimSpace(line))
+				}
 				continue
 			}
 			name, value, ok := strings.Cut(line, ":")
@@ -77,9 +82,10 @@ func ReadDump(r io.Reader) (*Dump, error) {
 				return nil, &DumpError{Line: i + 1, Msg: "not a header line (want Name: value)"}
 			}
 			prev = textproto.CanonicalMIMEHeaderKey(name)
-			if prev == "Authorization" {
+			dropped = prev == "Authorization"
+			if dropped {
 				prev = ""
-				continue // a request header in a pasted trace: never kept
+				continue // a request header in a pasted trace: never kept, nor its continuation lines
 			}
 			d.Header.Add(prev, strings.TrimSpace(value))
 		}

@@ -45,7 +45,10 @@ type Failure struct {
 	SSOURL     string // where to authorize the token, for KindSSORequired
 	Reset      time.Time
 	RetryAfter time.Duration
-	Err        error
+	// Accepted is what the refused endpoint accepts, from X-Accepted-GitHub-Permissions: the
+	// permissions the token lacks, for KindForbidden.
+	Accepted []map[string]string
+	Err      error
 }
 
 func (f *Failure) Error() string {
@@ -70,6 +73,9 @@ func (f *Failure) Error() string {
 	case KindSecondary:
 		return fmt.Sprintf("%s secondary rate limit (%d): still limited after waiting as asked; retry in %s", f.Host, f.Status, orDuration(f.RetryAfter))
 	case KindForbidden:
+		if need := f.needs(); need != "" {
+			return fmt.Sprintf("%s refused access (403 %s); the endpoint accepts a token with %s", f.Host, orDefault(f.Message, "Forbidden"), need)
+		}
 		return fmt.Sprintf("%s refused access (403 %s)", f.Host, orDefault(f.Message, "Forbidden"))
 	case KindNotFound:
 		return fmt.Sprintf("%s answered 404 %s", f.Host, orDefault(f.Message, "Not Found"))
@@ -163,11 +169,22 @@ func (f *Failure) fromResponse(resp *http.Response, message string) {
 		f.RetryAfter = retryAfter(resp)
 	case resp.StatusCode == 403:
 		f.Kind = KindForbidden
+		f.Accepted = AcceptedPermissions(h)
 	case resp.StatusCode == 404:
 		f.Kind = KindNotFound
 	case resp.StatusCode >= 500:
 		f.Kind = KindServer
 	}
+}
+
+// needs names the permissions the refused endpoint accepts, when GitHub said and one is needed.
+func (f *Failure) needs() string {
+	for _, alt := range f.Accepted {
+		if len(alt) == 0 {
+			return "" // any token may call it: the refusal is not about permissions
+		}
+	}
+	return DescribeAccepted(f.Accepted)
 }
 
 // SSOURL extracts the authorization URL from an X-GitHub-SSO header ("required; url=...").

@@ -275,6 +275,9 @@ func TestReadDump(t *testing.T) {
 		{"curl -i with body", "HTTP/2 200\nx-oauth-scopes: user\n\n{\"login\":\"octocat\"}\n", 200, "user", `{"login":"octocat"}`, ""},
 		{"curl -v drops request lines", "* Connected\n> GET /user HTTP/2\n> Authorization: Bearer " + classic + "\n>\n< HTTP/2 200\n< x-oauth-scopes: repo\n<\n", 200, "repo", "", ""},
 		{"folded header", "HTTP/1.1 200 OK\nX-OAuth-Scopes: repo,\n  gist\n\n", 200, "repo, gist", "", ""},
+		{"folded header, value on the next lines", "HTTP/1.1 200 OK\r\nX-OAuth-Scopes:\r\n\trepo,\r\n gist, admin:org\r\nX-Accepted-OAuth-Scopes: repo\r\n\r\n", 200, "repo, gist, admin:org", "", ""},
+		{"folded header in curl -v", "< HTTP/2 200\n< x-oauth-scopes: repo,\n<   workflow\n<\n", 200, "repo, workflow", "", ""},
+		{"folded Authorization dropped whole", "< HTTP/2 200\n< Authorization: Bearer\n<  " + classic + "\n< x-oauth-scopes: repo\n<\n", 200, "repo", "", ""},
 		{"not a dump", "hello\n", 0, "", "", "line 1: not an HTTP status line"},
 		{"bad header line", "HTTP/2 200\nx-oauth-scopes: repo\nAuthorization Bearer " + classic + "\n\n", 0, "", "", "line 3: not a header line"},
 		{"empty", "", 0, "", "", "line 1: no HTTP response"},
@@ -296,6 +299,11 @@ func TestReadDump(t *testing.T) {
 		}
 		if d.Header.Get("Authorization") != "" {
 			t.Errorf("%s: kept an Authorization header", c.name)
+		}
+		for name, vals := range d.Header {
+			if strings.Contains(strings.Join(vals, " "), classic) {
+				t.Errorf("%s: header %s holds the token", c.name, name)
+			}
 		}
 	}
 }

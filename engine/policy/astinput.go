@@ -68,6 +68,14 @@ func tokenTerm(t *facts.Token) *ast.Term {
 	}
 	strs("needs_scopes", t.NeedsScopes)
 	str("classic_reason", t.ClassicReason)
+	if len(t.AcceptedPermissions) > 0 {
+		alts := make([]*ast.Term, len(t.AcceptedPermissions))
+		for i, alt := range t.AcceptedPermissions {
+			alts[i] = stringMapTerm(alt)
+		}
+		o.Insert(ast.InternedTerm("accepted_permissions"), ast.ArrayTerm(alts...))
+	}
+	strs("accepted_scopes", t.AcceptedScopes)
 	strs("unknown", t.Unknown)
 	src := ast.NewObject(ast.Item(ast.InternedTerm("kind"), ast.StringTerm(string(t.Source.Kind))))
 	if t.Source.File != "" {

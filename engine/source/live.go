@@ -68,6 +68,7 @@ func Live(ctx context.Context, api *ghapi.API, lt LiveToken) (facts.Token, error
 		// nothing: only an accepted token's answer does.
 		applyHeaders(&tok, resp.Header, false)
 	}
+	applyValueExpiry(&tok, lt.Secret)
 	if path == "user" && user.Login != "" {
 		tok.Owner = user.Login
 	} else {
@@ -149,6 +150,7 @@ func applyHeaders(tok *facts.Token, h http.Header, answered bool) {
 			tok.SSO = "required"
 		}
 	}
+	applyAccepted(tok, h)
 	switch tok.Type {
 	case facts.TypeFineGrained:
 		markUnknown(tok, facts.FactPermissions, facts.FactRepositorySelection, facts.FactResourceOwner)

@@ -21,3 +21,13 @@ test_accepts_admin_where_allowed if {
 	count(rule.deny) == 0 with input as {"token": {"type": "fine_grained", "permissions": {"organization": {"organization_projects": "admin"}}}}
 	count(rule.deny) == 1 with input as {"token": {"type": "fine_grained", "permissions": {"organization": {"members": "admin"}}}}
 }
+
+test_declared_sources_still_fire if {
+	rule.deny == {{"msg": "unknown permission copilot_reqests"}} with input as {"token": {"type": "fine_grained", "source": {"kind": "inventory"}, "permissions": {"other": {"copilot_reqests": "read"}}}}
+	rule.deny == {{"msg": "unknown permission contnets"}} with input as {"token": {"type": "fine_grained", "source": {"kind": "template_link"}, "permissions": {"other": {"contnets": "read"}}}}
+}
+
+test_silent_on_names_github_reported if {
+	some kind in ["live", "headers", "org_audit"]
+	count(rule.deny) == 0 with input as {"token": {"type": "fine_grained", "source": {"kind": kind}, "permissions": {"other": {"brand_new_permission": "read"}, "repository": {"metadata": "write"}}}}
+}

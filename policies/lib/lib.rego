@@ -66,3 +66,22 @@ join_sorted(xs) := concat(", ", sort(xs))
 
 # not_yet_created holds for a template link: a token that would be created, so it cannot have expired or gone stale.
 not_yet_created if input.token.source.kind == "template_link"
+
+# github_sources are the source kinds whose names GitHub itself reported: a live answer, a header
+# dump, an organisation audit (and the same tokens read back from a facts document, which keep
+# their source kind). A name from them is real by definition, even one the catalogue lacks.
+github_sources := {"live", "headers", "org_audit"}
+
+from_github if github_sources[input.token.source.kind]
+
+# permission_defined(name) holds for a fine-grained permission the catalogue knows, in any group.
+permission_defined(name) if {
+	some perms in data.tokencheck.catalog.permissions
+	perms[name]
+}
+
+# permission_accepts(name, level) holds when the catalogue lists level for the permission.
+permission_accepts(name, lvl) if {
+	some perms in data.tokencheck.catalog.permissions
+	lvl in perms[name]
+}

@@ -31,3 +31,12 @@ test_known_respects_unknown_list if {
 	lib.known("scopes") with input as {"token": {}}
 	not lib.known("scopes") with input as {"token": {"unknown": ["scopes"]}}
 }
+
+test_from_github_by_source_kind if {
+	lib.from_github with input as {"token": {"source": {"kind": "live"}}}
+	lib.from_github with input as {"token": {"source": {"kind": "org_audit"}}}
+	lib.from_github with input as {"token": {"source": {"kind": "headers"}}}
+	not lib.from_github with input as {"token": {"source": {"kind": "inventory"}}}
+	not lib.from_github with input as {"token": {"source": {"kind": "template_link"}}}
+	not lib.from_github with input as {"token": {"source": {"kind": "facts"}}}
+}

@@ -1,8 +1,10 @@
 # METADATA
 # title: Scope GitHub does not define
 # description: >-
-#   A classic scope that is not in GitHub's list of OAuth scopes: a typo in a declaration (read_org
-#   for read:org), or a scope from another system.
+#   A declared classic scope that is not in GitHub's list of OAuth scopes: a typo in a declaration
+#   (read_org for read:org), or a scope from another system. Scopes GitHub itself reported
+#   (X-OAuth-Scopes, organisation audits) are real by definition: one the catalogue lacks is a
+#   catalogue-outdated notice instead. A declared need (needs) is always checked.
 # related_resources:
 #   - ref: https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/scopes-for-oauth-apps
 #     description: Scopes for OAuth apps
@@ -15,7 +17,14 @@ package tokencheck.rules["unknown-scope"]
 import data.tokencheck.lib
 
 deny contains f if {
-	some scope in array.concat(object.get(input.token, "scopes", []), object.get(input.token, "needs_scopes", []))
+	not lib.from_github
+	some scope in object.get(input.token, "scopes", [])
+	not data.tokencheck.catalog.scopes[scope]
+	f := {"msg": sprintf("unknown scope %s", [scope])}
+}
+
+deny contains f if {
+	some scope in object.get(input.token, "needs_scopes", [])
 	not data.tokencheck.catalog.scopes[scope]
 	f := {"msg": sprintf("unknown scope %s", [scope])}
 }

@@ -9,3 +9,16 @@ test_fires_on_typo if {
 test_silent_on_known_scopes if {
 	count(rule.deny) == 0 with input as {"token": {"type": "classic", "scopes": ["repo", "site_admin", "manage_billing:copilot"]}}
 }
+
+test_silent_on_scopes_github_reported if {
+	some kind in ["live", "headers", "org_audit"]
+	count(rule.deny) == 0 with input as {"token": {"type": "classic", "source": {"kind": kind}, "scopes": ["repo", "brand:new_scope"]}}
+}
+
+test_declared_needs_checked_even_for_live_tokens if {
+	rule.deny == {{"msg": "unknown scope repos"}} with input as {"token": {"type": "classic", "source": {"kind": "live"}, "scopes": ["brand:new_scope"], "needs_scopes": ["repos"]}}
+}
+
+test_inventory_scopes_still_fire if {
+	rule.deny == {{"msg": "unknown scope read_org"}} with input as {"token": {"type": "classic", "source": {"kind": "inventory"}, "scopes": ["read_org"]}}
+}
