@@ -314,6 +314,7 @@ func (e *Evaluator) finding(item any, t *facts.Token) (finding.Finding, error) {
 	case map[string]any:
 		f.Message, _ = body["msg"].(string)
 		f.FixURL, _ = body["fix_url"].(string)
+		f.Subject, _ = body["subject"].(string)
 		if sev, ok := body["severity"].(string); ok {
 			if !finding.Severity(sev).Valid() {
 				return f, fmt.Errorf("%s: rule %s returned severity %q, not one of %s", rule.File, ruleID, sev, finding.SeverityNames())
@@ -359,6 +360,7 @@ func (e *Evaluator) applyWaivers(fs []finding.Finding, now time.Time) []finding.
 			}
 			f := finding.Finding{
 				Rule: waiverExpired.ID, Severity: waiverExpired.Severity, Level: finding.Deny, Token: fs[i].Token, TokenName: fs[i].TokenName,
+				Subject:     expiredSubject(fs[i]),
 				Message:     fmt.Sprintf("waiver of %s (owner %s: %s) expired on %s", w.Rule, w.Owner, w.Reason, w.Expires.Format("2006-01-02")),
 				Remediation: waiverExpired.Remediation, Location: fs[i].Location,
 			}
@@ -369,6 +371,15 @@ func (e *Evaluator) applyWaivers(fs []finding.Finding, now time.Time) []finding.
 		}
 	}
 	return expired
+}
+
+// expiredSubject is a waiver-expired finding's subject: the rule and subject of the finding the
+// waiver would have covered, so each has its own identity.
+func expiredSubject(f finding.Finding) string {
+	if f.Subject == "" {
+		return f.Rule
+	}
+	return f.Rule + ":" + f.Subject
 }
 
 // input builds the policy input: the token with derived facts filled in, the clock, and facts

@@ -18,7 +18,7 @@ import data.tokencheck.lib
 deny contains f if {
 	some name, level in lib.permissions
 	not accepted(name, level)
-	f := {"msg": message(name, level)}
+	f := {"msg": message(name, level), "subject": name}
 }
 
 accepted(name, level) if {

@@ -19,5 +19,5 @@ import data.tokencheck.lib
 deny contains f if {
 	not input.token.expires_at
 	lib.known("expires_at")
-	f := {"msg": "token has no expiry date"}
+	f := {"msg": "token has no expiry date", "subject": ""}
 }

@@ -17,5 +17,5 @@ import data.tokencheck.lib
 deny contains f if {
 	some scope in array.concat(object.get(input.token, "scopes", []), object.get(input.token, "needs_scopes", []))
 	not data.tokencheck.catalog.scopes[scope]
-	f := {"msg": sprintf("unknown scope %s", [scope])}
+	f := {"msg": sprintf("unknown scope %s", [scope]), "subject": scope}
 }
