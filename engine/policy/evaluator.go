@@ -155,8 +155,18 @@ func buildStore(opts Options) (storage.Store, error) {
 		closure[scope] = opts.Catalog.EffectiveScopes([]string{scope})
 	}
 	catalog.(map[string]any)["scope_closure"] = normalize(closure)
+	root, err := readDataFiles(opts.DataFiles)
+	if err != nil {
+		return nil, err
+	}
+	root["tokencheck"] = map[string]any{"catalog": catalog, "config": normalize(opts.Config.Settings)}
+	return inmem.NewFromObjectWithOpts(root, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true)), nil
+}
+
+// readDataFiles merges the top-level keys of JSON/YAML data files; tokencheck is reserved.
+func readDataFiles(files []string) (map[string]any, error) {
 	root := map[string]any{}
-	for _, f := range opts.DataFiles {
+	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("--data: %w", err)
@@ -165,7 +175,7 @@ func buildStore(opts Options) (storage.Store, error) {
 		if err := yaml.Unmarshal(raw, &doc); err != nil {
 			return nil, fmt.Errorf("--data %s: %w", f, err)
 		}
-		doc = normalize(doc).(map[string]any)
+		doc, _ = normalize(doc).(map[string]any)
 		for k, v := range doc {
 			if k == "tokencheck" {
 				return nil, fmt.Errorf("--data %s: the top-level key tokencheck is reserved", f)
@@ -173,8 +183,7 @@ func buildStore(opts Options) (storage.Store, error) {
 			root[k] = v
 		}
 	}
-	root["tokencheck"] = map[string]any{"catalog": catalog, "config": normalize(opts.Config.Settings)}
-	return inmem.NewFromObjectWithOpts(root, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true)), nil
+	return root, nil
 }
 
 func validateSettings(s map[string]any) error {

@@ -68,7 +68,7 @@ rule_findings(token) := {f |
 	f := object.union(
 		{
 			"rule": id, "level": level, "token": tok.id, "severity": severity(id, result),
-			"subject": object.get(result, "subject", ""), "message": message(result),
+			"subject": subject(result), "message": message(result),
 		},
 		extras(id, tok, result),
 	)
@@ -106,6 +106,8 @@ severity(id, result) := result.severity if {
 } else := meta.rules[id].severity
 
 message(result) := result.msg if is_object(result) else := result
+
+subject(result) := object.get(result, "subject", "") if is_object(result) else := ""
 
 extras(id, token, result) := {k: v |
 	some k, v in {
