@@ -183,16 +183,28 @@ func bundleCases(t *testing.T) []bundleCase {
 	}
 }
 
-// prepare judges the case with the engine, writes the bundle and the facts document, and returns
-// the engine's rows, the bundle file and the facts document.
-func (c bundleCase) prepare(t *testing.T, dir string) ([]row, string, []byte) {
+// prepare writes the case's facts document and the bundle, and judges the document with the engine
+// as tokencheck check does. It returns the engine's rows, the bundle file and the document's file.
+func (c bundleCase) prepare(t *testing.T, dir string) ([]row, string, string) {
 	t.Helper()
 	ctx := context.Background()
+	doc, err := json.Marshal(map[string]any{"schema": facts.Schema, "tokens": c.tokens, "now": testNow.Format(time.RFC3339)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(dir, c.name+".json")
+	if err := os.WriteFile(input, doc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := source.Files(ctx, []string{input}, c.opts.Catalog, testNow)
+	if len(read.Errors) > 0 || len(read.Tokens) != len(c.tokens) {
+		t.Fatalf("facts document read back: %d of %d tokens, %v", len(read.Tokens), len(c.tokens), read.Errors)
+	}
 	e, err := New(ctx, c.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs, err := e.Evaluate(ctx, c.tokens, testNow)
+	fs, err := e.Evaluate(ctx, read.Tokens, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,11 +219,7 @@ func (c bundleCase) prepare(t *testing.T, dir string) ([]row, string, []byte) {
 	if err := os.WriteFile(file, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	doc, err := json.Marshal(map[string]any{"schema": facts.Schema, "tokens": c.tokens, "now": testNow.Format(time.RFC3339)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return engineRows(fs), file, doc
+	return engineRows(fs), file, input
 }
 
 // covers fails the test unless the engine's findings exercise what the bundle must reproduce.
@@ -244,13 +252,9 @@ func TestBundleOnStockOPA(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range bundleCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			want, file, doc := c.prepare(t, dir)
+			want, file, input := c.prepare(t, dir)
 			if c.name == "generated" {
 				covers(t, want)
-			}
-			input := filepath.Join(dir, c.name+".json")
-			if err := os.WriteFile(input, doc, 0o644); err != nil {
-				t.Fatal(err)
 			}
 			cmd := exec.Command(opa, "eval", "--bundle", file, "--input", input, "--format", "json", BundleQuery)
 			var stderr bytes.Buffer
@@ -274,7 +278,11 @@ func TestBundleOnStockOPA(t *testing.T) {
 	}
 	t.Run("server", func(t *testing.T) {
 		c := bundleCases(t)[1] // the CI fixtures: waived, expired waiver, unused waiver
-		want, file, doc := c.prepare(t, dir)
+		want, file, input := c.prepare(t, dir)
+		doc, err := os.ReadFile(input)
+		if err != nil {
+			t.Fatal(err)
+		}
 		base := startOPAServer(t, opa, file)
 		body := append(append([]byte(`{"input":`), doc...), '}')
 		resp, err := http.Post(base+"/v1/data/tokencheck/findings", "application/json", bytes.NewReader(body))
