@@ -63,7 +63,7 @@ rule_findings(token) := {f |
 	tin := {"token": tok, "now": now}
 	some id in enabled
 	some level in ["deny", "warn"]
-	results := data.tokencheck.rules[id][level] with input as tin
+	results := data.tokencheck.rules[id][level] with input as tin with data.tokencheck.catalog.scope_closure as scope_closure
 	some result in results
 	f := object.union(
 		{
@@ -73,6 +73,10 @@ rule_findings(token) := {f |
 		extras(id, tok, result),
 	)
 }
+
+# scope_closure is each scope's closure under the scope tree, as the engine hands it to rules, so
+# lib.implied is a look-up: computed once per query here, not once per token under `with input`.
+scope_closure := {scope: sort(lib.implied({scope})) | some scope, _ in data.tokencheck.catalog.scopes}
 
 # judged_token is the token as the engine hands it to rules: empty fields left out, and the
 # effective scopes filled in when the source did not give them.
