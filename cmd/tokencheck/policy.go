@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -29,8 +31,84 @@ func newPolicyCmd(io streams) *cobra.Command {
 			return policyTestRun(cmd, args, io)
 		},
 	}
-	cmd.AddCommand(list, test)
+	cmd.AddCommand(list, test, newPolicyBundleCmd(io))
 	return cmd
+}
+
+// bundleOptions are the flags of policy bundle.
+type bundleOptions struct {
+	Output     string
+	ConfigFile string
+	PolicyDirs []string
+	DataFiles  []string
+	Disable    []string
+}
+
+func newPolicyBundleCmd(io streams) *cobra.Command {
+	var o bundleOptions
+	cmd := &cobra.Command{
+		Use:   "bundle -o FILE",
+		Short: "Write the rules, catalogue and settings as an OPA bundle for your OPA servers",
+		Long: "Write an OPA bundle (tar.gz) that a stock OPA evaluates as " + policy.BundleQuery + " on a facts\n" +
+			"document (tokencheck.facts/v1 plus a top-level now) with the same findings as tokencheck check:\n" +
+			"the built-in rules and --policy rules, the catalogue, the defaults, and the settings, disabled\n" +
+			"rules and waivers of --config (default ./.tokencheck.yaml if present) as data.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return policyBundleRun(cmd, o, io)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Output, "output", "o", "", "bundle `FILE` to write (- for stdout)")
+	f.StringVar(&o.ConfigFile, "config", "", "settings and waivers `FILE` (default: ./.tokencheck.yaml if present)")
+	f.StringArrayVar(&o.PolicyDirs, "policy", nil, "`DIR` of extra Rego rules (repeatable)")
+	f.StringArrayVar(&o.DataFiles, "data", nil, "JSON/YAML data `FILE` for extra rules, merged at the root of data (repeatable)")
+	f.StringArrayVar(&o.Disable, "disable", nil, "rule `ID` to turn off (repeatable)")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+func policyBundleRun(cmd *cobra.Command, o bundleOptions, io streams) error {
+	cfg, err := bundleConfig(o.ConfigFile)
+	if err != nil {
+		return err
+	}
+	cat, err := policy.LoadCatalog()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	opts := policy.Options{Config: cfg, PolicyDirs: o.PolicyDirs, DataFiles: o.DataFiles, Disable: o.Disable, Catalog: cat}
+	if err := policy.WriteBundle(cmd.Context(), &buf, opts, version); err != nil {
+		return err
+	}
+	if o.Output == "-" {
+		_, err := io.Out.Write(buf.Bytes())
+		return err
+	}
+	// Written whole or not at all: a server polling the file never sees half a bundle.
+	tmp := o.Output + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("--output: %w", err)
+	}
+	if err := os.Rename(tmp, o.Output); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("--output: %w", err)
+	}
+	fmt.Fprintf(io.Err, "wrote %s (revision %s)\n", o.Output, version)
+	return nil
+}
+
+// bundleConfig reads --config, or ./.tokencheck.yaml when present, or the defaults. Unlike a judging
+// run, a bad config is an error: a bundle must not silently carry other settings than asked.
+func bundleConfig(file string) (policy.Config, error) {
+	if file == "" {
+		if _, err := os.Stat(policy.DefaultConfigFile); err != nil {
+			return policy.DefaultConfig()
+		}
+		file = policy.DefaultConfigFile
+	}
+	return policy.LoadConfig(file)
 }
 
 func loadEngine(cmd *cobra.Command, dirs []string) (*policy.Evaluator, error) {

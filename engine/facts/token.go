@@ -133,6 +133,9 @@ type Source struct {
 type Document struct {
 	Schema string  `json:"schema"`
 	Tokens []Token `json:"tokens"`
+	// Now is the judging time (RFC 3339) for a stock OPA running the policy bundle, which has no
+	// --now flag; tokencheck accepts it and judges at --now.
+	Now string `json:"now,omitempty"`
 }
 
 // IsUnknown reports whether the named fact could not be learned.

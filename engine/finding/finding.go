@@ -71,11 +71,14 @@ const (
 
 // Finding is one rule's verdict on one token.
 type Finding struct {
-	Rule         string    `json:"rule"`
-	Severity     Severity  `json:"severity"`
-	Level        Level     `json:"level"`
-	Token        string    `json:"token"`
-	TokenName    string    `json:"token_name,omitempty"`
+	Rule      string   `json:"rule"`
+	Severity  Severity `json:"severity"`
+	Level     Level    `json:"level"`
+	Token     string   `json:"token"`
+	TokenName string   `json:"token_name,omitempty"`
+	// Subject is the scope, permission or name the finding is about; empty when it is about the
+	// token as a whole. Rule, token and subject identify a finding.
+	Subject      string    `json:"subject,omitempty"`
 	Message      string    `json:"message"`
 	Remediation  string    `json:"remediation,omitempty"`
 	FixURL       string    `json:"fix_url,omitempty"`

@@ -155,8 +155,18 @@ func buildStore(opts Options) (storage.Store, error) {
 		closure[scope] = opts.Catalog.EffectiveScopes([]string{scope})
 	}
 	catalog.(map[string]any)["scope_closure"] = normalize(closure)
+	root, err := readDataFiles(opts.DataFiles)
+	if err != nil {
+		return nil, err
+	}
+	root["tokencheck"] = map[string]any{"catalog": catalog, "config": normalize(opts.Config.Settings)}
+	return inmem.NewFromObjectWithOpts(root, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true)), nil
+}
+
+// readDataFiles merges the top-level keys of JSON/YAML data files; tokencheck is reserved.
+func readDataFiles(files []string) (map[string]any, error) {
 	root := map[string]any{}
-	for _, f := range opts.DataFiles {
+	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("--data: %w", err)
@@ -165,7 +175,7 @@ func buildStore(opts Options) (storage.Store, error) {
 		if err := yaml.Unmarshal(raw, &doc); err != nil {
 			return nil, fmt.Errorf("--data %s: %w", f, err)
 		}
-		doc = normalize(doc).(map[string]any)
+		doc, _ = normalize(doc).(map[string]any)
 		for k, v := range doc {
 			if k == "tokencheck" {
 				return nil, fmt.Errorf("--data %s: the top-level key tokencheck is reserved", f)
@@ -173,8 +183,7 @@ func buildStore(opts Options) (storage.Store, error) {
 			root[k] = v
 		}
 	}
-	root["tokencheck"] = map[string]any{"catalog": catalog, "config": normalize(opts.Config.Settings)}
-	return inmem.NewFromObjectWithOpts(root, inmem.OptRoundTripOnWrite(false), inmem.OptReturnASTValuesOnRead(true)), nil
+	return root, nil
 }
 
 func validateSettings(s map[string]any) error {
@@ -314,6 +323,7 @@ func (e *Evaluator) finding(item any, t *facts.Token) (finding.Finding, error) {
 	case map[string]any:
 		f.Message, _ = body["msg"].(string)
 		f.FixURL, _ = body["fix_url"].(string)
+		f.Subject, _ = body["subject"].(string)
 		if sev, ok := body["severity"].(string); ok {
 			if !finding.Severity(sev).Valid() {
 				return f, fmt.Errorf("%s: rule %s returned severity %q, not one of %s", rule.File, ruleID, sev, finding.SeverityNames())
@@ -359,6 +369,7 @@ func (e *Evaluator) applyWaivers(fs []finding.Finding, now time.Time) []finding.
 			}
 			f := finding.Finding{
 				Rule: waiverExpired.ID, Severity: waiverExpired.Severity, Level: finding.Deny, Token: fs[i].Token, TokenName: fs[i].TokenName,
+				Subject:     expiredSubject(fs[i]),
 				Message:     fmt.Sprintf("waiver of %s (owner %s: %s) expired on %s", w.Rule, w.Owner, w.Reason, w.Expires.Format("2006-01-02")),
 				Remediation: waiverExpired.Remediation, Location: fs[i].Location,
 			}
@@ -369,6 +380,15 @@ func (e *Evaluator) applyWaivers(fs []finding.Finding, now time.Time) []finding.
 		}
 	}
 	return expired
+}
+
+// expiredSubject is a waiver-expired finding's subject: the rule and subject of the finding the
+// waiver would have covered, so each has its own identity.
+func expiredSubject(f finding.Finding) string {
+	if f.Subject == "" {
+		return f.Rule
+	}
+	return f.Rule + ":" + f.Subject
 }
 
 // input builds the policy input: the token with derived facts filled in, the clock, and facts

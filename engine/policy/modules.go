@@ -21,6 +21,12 @@ const embeddedPrefix = "policies/"
 
 func isTestFile(name string) bool { return strings.HasSuffix(name, "_test.rego") }
 
+// bundleDir holds the bundle's entry point (data.tokencheck.findings): the engine never queries it,
+// so it is compiled only into bundles and for its tests.
+const bundleDir = "bundle/"
+
+func isBundleOnly(name string) bool { return strings.HasPrefix(name, bundleDir) }
+
 // loadModules parses the embedded rules and the .rego files under each user directory. withTests
 // keeps the *_test.rego files too. Parse errors carry file and line.
 func loadModules(dirs []string, withTests bool) (map[string]*ast.Module, map[string]bool, error) {
@@ -29,7 +35,7 @@ func loadModules(dirs []string, withTests bool) (map[string]*ast.Module, map[str
 	var names []string
 	var srcs [][]byte
 	err := fs.WalkDir(policies.FS, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rego") || (!withTests && isTestFile(p)) {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".rego") || (!withTests && (isTestFile(p) || isBundleOnly(p))) {
 			return err
 		}
 		src, err := fs.ReadFile(policies.FS, p)

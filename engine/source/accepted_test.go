@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
 	"github.com/tokencheck/tokencheck/engine/source"
 )
@@ -54,8 +55,8 @@ func TestLiveRefusesMalformedStatelessToken(t *testing.T) {
 	bad := value[:len(value)-40] + "!" + value[len(value)-39:]
 	fake := ghapitest.New(t)
 	_, err := live(t, fake, bad)
-	var in *source.InputError
-	if !errors.As(err, &in) || !strings.Contains(err.Error(), "not sent") || strings.Contains(err.Error(), bad[10:40]) {
+	var in finding.Problem
+	if !errors.As(err, &in) || in.Kind != finding.Input || !strings.Contains(err.Error(), "not sent") || strings.Contains(err.Error(), bad[10:40]) {
 		t.Errorf("err = %v", err)
 	}
 	if n := len(fake.Requests()); n != 0 {

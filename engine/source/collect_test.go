@@ -168,6 +168,21 @@ func TestFactsDocumentRejectsUnknownFields(t *testing.T) {
 	}
 }
 
+// A facts document made for the OPA bundle carries its judging time; check reads it too.
+func TestFactsDocumentAcceptsNow(t *testing.T) {
+	doc := `{"schema": "tokencheck.facts/v1", "now": "2026-11-22T00:00:00Z", "tokens": [{"id": "x", "type": "classic"}]}`
+	if toks, errs := FactsDocument("f.json", []byte(doc)); len(errs) != 0 || len(toks) != 1 {
+		t.Errorf("FactsDocument: %d tokens, errors %v", len(toks), errs)
+	}
+	file := filepath.Join(t.TempDir(), "facts.json")
+	if err := os.WriteFile(file, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := Files(context.Background(), []string{file}, catalog(t), now); len(res.Errors) != 0 || len(res.Tokens) != 1 {
+		t.Errorf("Files: %d tokens, errors %v", len(res.Tokens), res.Errors)
+	}
+}
+
 func FuzzParseTemplateLink(f *testing.F) {
 	for _, seed := range []string{
 		"https://github.com/settings/personal-access-tokens/new?name=Repo-reading+token&description=Just+contents:read&target_name=octodemo&expires_in=45&contents=read",

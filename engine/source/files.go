@@ -296,6 +296,11 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)
 				return append(errs, inputErr(file, 1, "facts schema %q is not %q", schema, facts.Schema))
 			}
 			schemaSeen = true
+		case "now": // the judging time of the OPA bundle's input (facts.Document.Now)
+			var now string
+			if err := dec.Decode(&now); err != nil {
+				return append(errs, fail(err)...)
+			}
 		case "tokens":
 			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
 				return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: tokens is not a list"))

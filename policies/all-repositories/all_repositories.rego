@@ -17,5 +17,8 @@ import data.tokencheck.lib
 deny contains f if {
 	input.token.repository_selection == "all" # on input directly: indexed
 	lib.is_fine_grained
-	f := {"msg": sprintf("token can access all repositories of %s", [object.get(input.token, "resource_owner", "its resource owner")])}
+	f := {
+		"msg": sprintf("token can access all repositories of %s", [object.get(input.token, "resource_owner", "its resource owner")]),
+		"subject": "",
+	}
 }

@@ -3,7 +3,7 @@ package tokencheck.rules["all-repositories_test"]
 import data.tokencheck.rules["all-repositories"] as rule
 
 test_fires_on_all if {
-	rule.deny == {{"msg": "token can access all repositories of acme"}} with input as {"token": {"type": "fine_grained", "resource_owner": "acme", "repository_selection": "all"}}
+	rule.deny == {{"msg": "token can access all repositories of acme", "subject": ""}} with input as {"token": {"type": "fine_grained", "resource_owner": "acme", "repository_selection": "all"}}
 }
 
 test_silent_on_subset if {

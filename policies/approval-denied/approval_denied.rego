@@ -16,5 +16,5 @@ import data.tokencheck.lib
 
 deny contains f if {
 	input.token.approval == "denied" # on input directly: the rule index skips this rule for other tokens
-	f := {"msg": "organisation denied this token"}
+	f := {"msg": "organisation denied this token", "subject": ""}
 }

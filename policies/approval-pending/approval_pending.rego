@@ -16,5 +16,5 @@ import data.tokencheck.lib
 
 deny contains f if {
 	input.token.approval == "pending" # on input directly: the rule index skips this rule for other tokens
-	f := {"msg": "token is waiting for organisation approval"}
+	f := {"msg": "token is waiting for organisation approval", "subject": ""}
 }

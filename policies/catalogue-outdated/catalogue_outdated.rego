@@ -26,14 +26,14 @@ warn contains f if {
 	lib.from_github
 	some scope in array.concat(object.get(input.token, "scopes", []), object.get(input.token, "accepted_scopes", []))
 	not data.tokencheck.catalog.scopes[scope]
-	f := {"msg": sprintf("GitHub reports scope %s, which tokencheck's catalogue does not know: the catalogue is out of date", [scope])}
+	f := {"msg": sprintf("GitHub reports scope %s, which tokencheck's catalogue does not know: the catalogue is out of date", [scope]), "subject": scope}
 }
 
 warn contains f if {
 	lib.from_github
 	some [name, level] in reported_permissions
 	not lib.permission_defined(name)
-	f := {"msg": sprintf("GitHub reports permission %s, which tokencheck's catalogue does not know: the catalogue is out of date", [name])}
+	f := {"msg": sprintf("GitHub reports permission %s, which tokencheck's catalogue does not know: the catalogue is out of date", [name]), "subject": name}
 }
 
 warn contains f if {
@@ -41,7 +41,7 @@ warn contains f if {
 	some [name, level] in reported_permissions
 	lib.permission_defined(name)
 	not lib.permission_accepts(name, level)
-	f := {"msg": sprintf("GitHub reports permission %s at level %s, which tokencheck's catalogue does not list for it: the catalogue is out of date", [name, level])}
+	f := {"msg": sprintf("GitHub reports permission %s at level %s, which tokencheck's catalogue does not list for it: the catalogue is out of date", [name, level]), "subject": name}
 }
 
 # reported_permissions is every name: level GitHub stated, as a set of pairs: the token's grant and

@@ -33,7 +33,8 @@ deny contains f if {
 			replacement_text,
 			without_equivalent_text,
 		]),
-		"fix_url": input.derived.replacement.link,
+		"fix_url": lib.replacement.link,
+		"subject": "",
 	}
 }
 
@@ -42,11 +43,11 @@ uses_classic_only_scope if {
 	scope in data.tokencheck.catalog.classic_only_scopes
 }
 
-replacement_text := "only metadata:read" if count(object.get(input.derived.replacement, "permissions", {})) == 0
+replacement_text := "only metadata:read" if count(lib.replacement.permissions) == 0
 
 replacement_text := concat(", ", sort([sprintf("%s:%s", [p, l]) |
-	some p, l in input.derived.replacement.permissions
-])) if count(object.get(input.derived.replacement, "permissions", {})) > 0
+	some p, l in lib.replacement.permissions
+])) if count(lib.replacement.permissions) > 0
 
 without_equivalent_text := "" if {
 	count(missing) == 0

@@ -7,6 +7,7 @@ replacement := {"permissions": {"contents": "write", "metadata": "read", "admini
 test_fires_on_classic_token_with_replaceable_scopes if {
 	some f in rule.deny with input as {"token": {"type": "classic", "scopes": ["repo", "delete_repo"]}, "derived": {"replacement": replacement}}
 	f.fix_url == replacement.link
+	f.subject == ""
 	contains(f.msg, "administration:write, contents:write, metadata:read")
 	contains(f.msg, "[delete_repo, repo]")
 }
@@ -30,4 +31,15 @@ test_silent_on_fine_grained if {
 
 test_silent_when_scopes_unknown if {
 	count(rule.deny) == 0 with input as {"token": {"type": "classic", "unknown": ["scopes"]}, "derived": {"replacement": replacement}}
+}
+
+# Without input.derived (a stock OPA running the bundle) the replacement is derived in Rego, to the
+# byte of the engine's link (engine/facts.Catalog.URL).
+test_derives_the_replacement_without_the_engine if {
+	some f in rule.deny with input as {"token": {
+		"id": "ci-publisher", "name": "Milestone's Copilot Token (read-only)", "type": "classic",
+		"scopes": ["repo", "read:org"], "resource_owner": "acme",
+	}}
+	f.fix_url == "https://github.com/settings/personal-access-tokens/new?contents=write&deployments=write&description=Replaces+classic+token+ci-publisher&expires_in=90&issues=write&members=read&metadata=read&name=Milestone%27s+Copilot+Token+%28read-only%29&pull_requests=write&statuses=write&target_name=acme"
+	contains(f.msg, "a fine-grained token with contents:write, deployments:write, issues:write, members:read, metadata:read, pull_requests:write, statuses:write would do")
 }

@@ -22,5 +22,5 @@ deny contains f if {
 	some name, level in lib.permissions
 	name in data.tokencheck.config.dangerous_permissions
 	lib.level_at_least(level, "write")
-	f := {"msg": sprintf("dangerous permission %s:%s", [name, level])}
+	f := {"msg": sprintf("dangerous permission %s:%s", [name, level]), "subject": name}
 }

@@ -7,7 +7,10 @@ test_fires_on_write_and_admin if {
 		"repository": {"administration": "write", "contents": "write"},
 		"organization": {"members": "write"},
 	}}}
-	findings == {{"msg": "dangerous permission administration:write"}, {"msg": "dangerous permission members:write"}}
+	findings == {
+		{"msg": "dangerous permission administration:write", "subject": "administration"},
+		{"msg": "dangerous permission members:write", "subject": "members"},
+	}
 }
 
 test_silent_on_read if {

@@ -24,6 +24,7 @@ deny contains f if {
 	count(hits) > 0
 	f := {
 		"msg": message(scope, hits),
+		"subject": scope,
 		"severity": lib.max_severity({data.tokencheck.config.dangerous_scopes[d] | some d in hits}),
 	}
 }

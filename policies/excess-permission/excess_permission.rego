@@ -27,7 +27,7 @@ deny contains f if {
 	input.token.needs
 	some name, level in lib.permissions
 	beyond_need(name, level)
-	f := {"msg": sprintf("%s:%s granted, need is %s", [name, level, object.get(needs, name, "none")])}
+	f := {"msg": sprintf("%s:%s granted, need is %s", [name, level, object.get(needs, name, "none")]), "subject": name}
 }
 
 deny contains f if {
@@ -35,7 +35,10 @@ deny contains f if {
 	needed := lib.implied({s | some s in input.token.needs_scopes})
 	some scope in object.get(input.token, "scopes", [])
 	not scope in needed
-	f := {"msg": sprintf("scope %s granted, not among the needed scopes [%s]", [scope, lib.join_sorted(input.token.needs_scopes)])}
+	f := {
+		"msg": sprintf("scope %s granted, not among the needed scopes [%s]", [scope, lib.join_sorted(input.token.needs_scopes)]),
+		"subject": scope,
+	}
 }
 
 deny contains f if {
@@ -46,5 +49,5 @@ deny contains f if {
 		beyond_need(name, level)
 	}
 	count(excess) > 0
-	f := {"msg": sprintf("scope %s grants %s beyond the declared need", [scope, lib.join_sorted(excess)])}
+	f := {"msg": sprintf("scope %s grants %s beyond the declared need", [scope, lib.join_sorted(excess)]), "subject": scope}
 }

@@ -8,7 +8,10 @@ test_write_where_read_is_needed if {
 		"permissions": {"repository": {"contents": "write", "metadata": "read", "issues": "read"}},
 		"needs": {"contents": "read"},
 	}}
-	findings == {{"msg": "contents:write granted, need is read"}, {"msg": "issues:read granted, need is none"}}
+	findings == {
+		{"msg": "contents:write granted, need is read", "subject": "contents"},
+		{"msg": "issues:read granted, need is none", "subject": "issues"},
+	}
 }
 
 test_silent_within_need if {
@@ -25,7 +28,7 @@ test_silent_without_declared_need if {
 
 test_classic_scope_outside_needed_scopes if {
 	findings := rule.deny with input as {"token": {"type": "classic", "scopes": ["repo", "delete_repo"], "needs_scopes": ["repo"]}}
-	findings == {{"msg": "scope delete_repo granted, not among the needed scopes [repo]"}}
+	findings == {{"msg": "scope delete_repo granted, not among the needed scopes [repo]", "subject": "delete_repo"}}
 }
 
 test_classic_scope_implied_by_need_is_fine if {
@@ -34,5 +37,5 @@ test_classic_scope_implied_by_need_is_fine if {
 
 test_classic_scope_against_needed_permissions if {
 	findings := rule.deny with input as {"token": {"type": "classic", "scopes": ["read:org"], "needs": {"contents": "read"}}}
-	findings == {{"msg": "scope read:org grants members:read beyond the declared need"}}
+	findings == {{"msg": "scope read:org grants members:read beyond the declared need", "subject": "read:org"}}
 }

@@ -17,5 +17,5 @@ import data.tokencheck.lib
 deny contains f if {
 	not lib.not_yet_created
 	lib.ts("expires_at") <= lib.now_ns
-	f := {"msg": sprintf("token expired on %s", [lib.date("expires_at")])}
+	f := {"msg": sprintf("token expired on %s", [lib.date("expires_at")]), "subject": ""}
 }

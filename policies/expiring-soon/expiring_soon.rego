@@ -21,5 +21,5 @@ deny contains f if {
 	expires > lib.now_ns
 	left := expires - lib.now_ns
 	left <= data.tokencheck.config.expiring_soon_days * lib.day_ns
-	f := {"msg": sprintf("token expires on %s, in %d days", [lib.date("expires_at"), lib.days(left)])}
+	f := {"msg": sprintf("token expires on %s, in %d days", [lib.date("expires_at"), lib.days(left)]), "subject": ""}
 }

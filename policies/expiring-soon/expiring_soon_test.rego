@@ -3,7 +3,7 @@ package tokencheck.rules["expiring-soon_test"]
 import data.tokencheck.rules["expiring-soon"] as rule
 
 test_fires_within_window if {
-	rule.deny == {{"msg": "token expires on 2026-12-01, in 9 days"}} with input as {"now": "2026-11-22T00:00:00Z", "token": {"expires_at": "2026-12-01T00:00:00Z"}}
+	rule.deny == {{"msg": "token expires on 2026-12-01, in 9 days", "subject": ""}} with input as {"now": "2026-11-22T00:00:00Z", "token": {"expires_at": "2026-12-01T00:00:00Z"}}
 }
 
 test_silent_outside_window if {

@@ -21,7 +21,7 @@ deny contains f if {
 	not lib.from_github
 	some name, level in lib.permissions
 	not lib.permission_accepts(name, level)
-	f := {"msg": message(name, level)}
+	f := {"msg": message(name, level), "subject": name}
 }
 
 message(name, level) := sprintf("unknown permission %s", [name]) if not lib.permission_defined(name)

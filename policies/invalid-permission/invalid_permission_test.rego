@@ -8,13 +8,13 @@ test_rejects_levels_github_does_not_accept if {
 		"account": {"gists": "read"},
 	}}}
 	findings == {
-		{"msg": "permission metadata does not accept level write (accepts read)"},
-		{"msg": "permission gists does not accept level read (accepts write)"},
+		{"msg": "permission metadata does not accept level write (accepts read)", "subject": "metadata"},
+		{"msg": "permission gists does not accept level read (accepts write)", "subject": "gists"},
 	}
 }
 
 test_rejects_unknown_names if {
-	rule.deny == {{"msg": "unknown permission content"}} with input as {"token": {"type": "fine_grained", "permissions": {"other": {"content": "read"}}}}
+	rule.deny == {{"msg": "unknown permission content", "subject": "content"}} with input as {"token": {"type": "fine_grained", "permissions": {"other": {"content": "read"}}}}
 }
 
 test_accepts_admin_where_allowed if {
@@ -23,8 +23,8 @@ test_accepts_admin_where_allowed if {
 }
 
 test_declared_sources_still_fire if {
-	rule.deny == {{"msg": "unknown permission copilot_reqests"}} with input as {"token": {"type": "fine_grained", "source": {"kind": "inventory"}, "permissions": {"other": {"copilot_reqests": "read"}}}}
-	rule.deny == {{"msg": "unknown permission contnets"}} with input as {"token": {"type": "fine_grained", "source": {"kind": "template_link"}, "permissions": {"other": {"contnets": "read"}}}}
+	rule.deny == {{"msg": "unknown permission copilot_reqests", "subject": "copilot_reqests"}} with input as {"token": {"type": "fine_grained", "source": {"kind": "inventory"}, "permissions": {"other": {"copilot_reqests": "read"}}}}
+	rule.deny == {{"msg": "unknown permission contnets", "subject": "contnets"}} with input as {"token": {"type": "fine_grained", "source": {"kind": "template_link"}, "permissions": {"other": {"contnets": "read"}}}}
 }
 
 test_silent_on_names_github_reported if {

@@ -17,7 +17,10 @@ import data.tokencheck.lib
 deny contains f if {
 	lifetime := lib.days(lib.ts("expires_at") - start)
 	lifetime > data.tokencheck.config.max_lifetime_days
-	f := {"msg": sprintf("lifetime of %d days exceeds the maximum of %d", [lifetime, data.tokencheck.config.max_lifetime_days])}
+	f := {
+		"msg": sprintf("lifetime of %d days exceeds the maximum of %d", [lifetime, data.tokencheck.config.max_lifetime_days]),
+		"subject": "",
+	}
 }
 
 start := lib.ts("created_at")

@@ -3,7 +3,7 @@ package tokencheck.rules["lifetime-too-long_test"]
 import data.tokencheck.rules["lifetime-too-long"] as rule
 
 test_fires_past_max if {
-	rule.deny == {{"msg": "lifetime of 730 days exceeds the maximum of 366"}} with input as {
+	rule.deny == {{"msg": "lifetime of 730 days exceeds the maximum of 366", "subject": ""}} with input as {
 		"now": "2026-11-22T00:00:00Z",
 		"token": {"created_at": "2026-01-01T00:00:00Z", "expires_at": "2028-01-01T00:00:00Z"},
 	}

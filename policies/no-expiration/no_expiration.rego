@@ -22,5 +22,5 @@ deny contains f if {
 	not input.token.expires_at
 	not input.token.type == "app_installation" # they live an hour by design
 	lib.known("expires_at")
-	f := {"msg": "token has no expiry date"}
+	f := {"msg": "token has no expiry date", "subject": ""}
 }

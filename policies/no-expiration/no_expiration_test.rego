@@ -3,7 +3,7 @@ package tokencheck.rules["no-expiration_test"]
 import data.tokencheck.rules["no-expiration"] as rule
 
 test_fires_without_expiry if {
-	rule.deny == {{"msg": "token has no expiry date"}} with input as {"token": {"type": "classic"}}
+	rule.deny == {{"msg": "token has no expiry date", "subject": ""}} with input as {"token": {"type": "classic"}}
 }
 
 test_silent_with_expiry if {
@@ -22,5 +22,5 @@ test_silent_on_installation_tokens if {
 }
 
 test_still_fires_on_other_github_tokens if {
-	rule.deny == {{"msg": "token has no expiry date"}} with input as {"token": {"type": "oauth", "source": {"kind": "live"}}}
+	rule.deny == {{"msg": "token has no expiry date", "subject": ""}} with input as {"token": {"type": "oauth", "source": {"kind": "live"}}}
 }

@@ -18,5 +18,8 @@ deny contains f if {
 	count(data.tokencheck.config.allowed_resource_owners) > 0
 	owner := input.token.resource_owner
 	not lower(owner) in {lower(o) | some o in data.tokencheck.config.allowed_resource_owners}
-	f := {"msg": sprintf("resource owner %s is not among the allowed owners [%s]", [owner, lib.join_sorted(data.tokencheck.config.allowed_resource_owners)])}
+	f := {
+		"msg": sprintf("resource owner %s is not among the allowed owners [%s]", [owner, lib.join_sorted(data.tokencheck.config.allowed_resource_owners)]),
+		"subject": owner,
+	}
 }

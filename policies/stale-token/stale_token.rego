@@ -17,5 +17,5 @@ import data.tokencheck.lib
 deny contains f if {
 	idle := lib.days(lib.now_ns - lib.ts("last_used_at"))
 	idle > data.tokencheck.config.stale_after_days
-	f := {"msg": sprintf("token last used on %s, %d days ago", [lib.date("last_used_at"), idle])}
+	f := {"msg": sprintf("token last used on %s, %d days ago", [lib.date("last_used_at"), idle]), "subject": ""}
 }

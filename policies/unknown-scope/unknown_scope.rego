@@ -20,11 +20,11 @@ deny contains f if {
 	not lib.from_github
 	some scope in object.get(input.token, "scopes", [])
 	not data.tokencheck.catalog.scopes[scope]
-	f := {"msg": sprintf("unknown scope %s", [scope])}
+	f := {"msg": sprintf("unknown scope %s", [scope]), "subject": scope}
 }
 
 deny contains f if {
 	some scope in object.get(input.token, "needs_scopes", [])
 	not data.tokencheck.catalog.scopes[scope]
-	f := {"msg": sprintf("unknown scope %s", [scope])}
+	f := {"msg": sprintf("unknown scope %s", [scope]), "subject": scope}
 }

@@ -3,7 +3,7 @@ package tokencheck.rules["unknown-scope_test"]
 import data.tokencheck.rules["unknown-scope"] as rule
 
 test_fires_on_typo if {
-	rule.deny == {{"msg": "unknown scope read_org"}, {"msg": "unknown scope repos"}} with input as {"token": {"type": "classic", "scopes": ["repo", "read_org"], "needs_scopes": ["repos"]}}
+	rule.deny == {{"msg": "unknown scope read_org", "subject": "read_org"}, {"msg": "unknown scope repos", "subject": "repos"}} with input as {"token": {"type": "classic", "scopes": ["repo", "read_org"], "needs_scopes": ["repos"]}}
 }
 
 test_silent_on_known_scopes if {
@@ -16,9 +16,9 @@ test_silent_on_scopes_github_reported if {
 }
 
 test_declared_needs_checked_even_for_live_tokens if {
-	rule.deny == {{"msg": "unknown scope repos"}} with input as {"token": {"type": "classic", "source": {"kind": "live"}, "scopes": ["brand:new_scope"], "needs_scopes": ["repos"]}}
+	rule.deny == {{"msg": "unknown scope repos", "subject": "repos"}} with input as {"token": {"type": "classic", "source": {"kind": "live"}, "scopes": ["brand:new_scope"], "needs_scopes": ["repos"]}}
 }
 
 test_inventory_scopes_still_fire if {
-	rule.deny == {{"msg": "unknown scope read_org"}} with input as {"token": {"type": "classic", "source": {"kind": "inventory"}, "scopes": ["read_org"]}}
+	rule.deny == {{"msg": "unknown scope read_org", "subject": "read_org"}} with input as {"token": {"type": "classic", "source": {"kind": "inventory"}, "scopes": ["read_org"]}}
 }

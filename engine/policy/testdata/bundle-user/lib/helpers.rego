@@ -1,0 +1,5 @@
+package acme.helpers
+
+is_bot(name) if endswith(name, "-bot")
+
+is_bot(name) if endswith(name, "[bot]")
