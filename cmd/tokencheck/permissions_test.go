@@ -48,7 +48,7 @@ func TestPermissionsJSON(t *testing.T) {
 	var rep struct {
 		Permissions    map[string]string `json:"permissions"`
 		Groups         map[string]map[string]string
-		TemplateLink   string `json:"template_link"`
+		TemplateLink   string                         `json:"template_link"`
 		NotFineGrained []struct{ Call, Scope string } `json:"not_fine_grained"`
 		Source         struct {
 			Repository string `json:"repository"`
