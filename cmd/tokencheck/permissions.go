@@ -187,7 +187,10 @@ func writePermissionsText(io streams, rep permissionsReport) {
 	if len(rep.Endpoints) > 0 {
 		fmt.Fprintln(w, "\nEndpoints (GitHub lists these permissions for each; several mean all or any one, see the endpoint's docs):")
 		for _, m := range rep.Endpoints {
-			var reqs []string
+			reqs := []string{"no permission"}
+			if len(m.Requires) > 0 {
+				reqs = reqs[:0]
+			}
 			for _, r := range m.Requires {
 				reqs = append(reqs, r.Permission+":"+r.Access)
 			}

@@ -41,7 +41,7 @@ type endpointPermission struct {
 }
 
 // Endpoint is one REST endpoint (method and GitHub's path template) and the permissions GitHub
-// lists for it.
+// lists for it; none for an endpoint a fine-grained token calls without a permission (GET /user).
 type Endpoint struct {
 	Method   string
 	Path     string
@@ -100,6 +100,10 @@ func ParseEndpoints(raw []byte) (*Endpoints, error) {
 			Additional bool     `json:"additional"`
 			Editions   []string `json:"editions"`
 		} `json:"endpoints"`
+		NoPermission []struct {
+			Method string `json:"method"`
+			Path   string `json:"path"`
+		} `json:"no_permission"`
 		ClassicOnly []struct {
 			Method string `json:"method"`
 			Path   string `json:"path"`
@@ -131,6 +135,15 @@ func ParseEndpoints(raw []byte) (*Endpoints, error) {
 		}
 		rt.Requires = append(rt.Requires, Requirement{Permission: r.Permission, Group: info.Group, Access: r.Access, Additional: r.Additional})
 		e.permCount[r.Permission]++
+	}
+	for _, r := range doc.NoPermission {
+		if index[r.Method+" "+r.Path] != nil {
+			continue
+		}
+		rt := &route{Endpoint: Endpoint{Method: r.Method, Path: r.Path, Editions: []string{"fpt", "ghec"}}, segs: parseSegments(r.Path, true)}
+		index[r.Method+" "+r.Path] = rt
+		e.routes = append(e.routes, rt)
+		e.byMethod[r.Method] = append(e.byMethod[r.Method], rt)
 	}
 	for _, c := range doc.ClassicOnly {
 		e.classicOnly = append(e.classicOnly, classicRoute{method: c.Method, path: c.Path, segs: parseSegments(c.Path, false), scope: c.Scope})
@@ -373,7 +386,10 @@ func (e *Endpoints) LeastPermissions(calls []Call) (perms map[string]string, not
 			continue
 		}
 		candidates := distinctRequirements(ep.Requires)
-		if len(candidates) == 1 {
+		switch len(candidates) {
+		case 0: // an endpoint that needs no permission
+			continue
+		case 1:
 			raise(perms, candidates[0].Permission, candidates[0].Access)
 			continue
 		}

@@ -89,6 +89,7 @@ func TestLeastPermissions(t *testing.T) {
 		{name: "a pull request by number is pull_requests, not contents", calls: []string{"GET /repos/acme/app/pulls/7"}, want: map[string]string{"pull_requests": "read", "metadata": "read"}},
 		{name: "an alternative already needed is reused", calls: []string{"POST /repos/acme/app/pulls", "GET /repos/acme/app/issues/comments"}, want: map[string]string{"pull_requests": "write", "metadata": "read"}},
 		{name: "no metadata without a repository permission", calls: []string{"GET /orgs/acme/members"}, want: map[string]string{"members": "read"}},
+		{name: "endpoints that need no permission", calls: []string{"GET /user", "GET /users/octocat", "GET /search/code?q=x"}, want: map[string]string{}},
 		{name: "account permission", calls: []string{"POST /gists"}, want: map[string]string{"gists": "write"}},
 		{name: "classic only", calls: []string{"GET /user/packages", "GET /scim/v2/enterprises/acme/Users"}, want: map[string]string{}, classic: []string{"GET /user/packages", "GET /scim/v2/enterprises/acme/Users"}},
 		{name: "unknown", calls: []string{"GET /repos/acme/app/pullz"}, want: map[string]string{}, unknown: []string{"GET /repos/acme/app/pullz"}},
