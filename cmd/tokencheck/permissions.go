@@ -168,9 +168,12 @@ func containsRequirement(rs []requirementEntry, r requirementEntry) bool {
 
 func writePermissionsText(io streams, rep permissionsReport) {
 	w := io.Out
-	if len(rep.Permissions) == 0 {
+	switch {
+	case len(rep.Permissions) == 0 && len(rep.Endpoints) > 0:
+		fmt.Fprintln(w, "These calls need no permission: any fine-grained token can make them.")
+	case len(rep.Permissions) == 0:
 		fmt.Fprintln(w, "No fine-grained permission allows these calls.")
-	} else {
+	default:
 		fmt.Fprintln(w, "Least fine-grained permissions:")
 		for _, g := range []string{facts.GroupRepository, facts.GroupOrganization, facts.GroupAccount, facts.GroupOther} {
 			names := make([]string, 0, len(rep.Groups[g]))

@@ -390,7 +390,7 @@ func (e *Endpoints) LeastPermissions(calls []Call) (perms map[string]string, not
 		case 0: // an endpoint that needs no permission
 			continue
 		case 1:
-			raise(perms, candidates[0].Permission, candidates[0].Access)
+			RaiseLevel(perms, candidates[0].Permission, candidates[0].Access)
 			continue
 		}
 		several = append(several, Endpoint{Method: ep.Method, Path: ep.Path, Requires: candidates})
@@ -401,11 +401,11 @@ func (e *Endpoints) LeastPermissions(calls []Call) (perms map[string]string, not
 			continue
 		}
 		best := slices.MinFunc(ep.Requires, func(a, b Requirement) int { return e.compare(a, b, paths[i]) })
-		raise(perms, best.Permission, best.Access)
+		RaiseLevel(perms, best.Permission, best.Access)
 	}
 	for name := range perms {
 		if e.perms[name].Group == GroupRepository {
-			raise(perms, "metadata", "read")
+			RaiseLevel(perms, "metadata", "read")
 			break
 		}
 	}
@@ -414,7 +414,8 @@ func (e *Endpoints) LeastPermissions(calls []Call) (perms map[string]string, not
 
 var levelRank = map[string]int{"read": 1, "write": 2, "admin": 3}
 
-func raise(perms map[string]string, name, level string) {
+// RaiseLevel sets perms[name] to level unless it is already at that level or above.
+func RaiseLevel(perms map[string]string, name, level string) {
 	if levelRank[level] > levelRank[perms[name]] {
 		perms[name] = level
 	}
