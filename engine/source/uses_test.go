@@ -72,3 +72,24 @@ func TestInventoryUsesErrorsAtTheirLine(t *testing.T) {
 		}
 	}
 }
+
+func TestTemplateLinkMetadataOnlyWithRepositoryPermissions(t *testing.T) {
+	cat := catalog(t)
+	for _, tc := range []struct {
+		query        string
+		wantMetadata bool
+	}{
+		{"contents=read", true},
+		{"issues=write&members=read", true},
+		{"members=read", false},
+		{"gists=write&organization_copilot_metrics=read", false},
+		{"", false},
+	} {
+		link, _ := ParseTemplateLink("https://github.com/settings/personal-access-tokens/new?name=x&"+tc.query, cat)
+		tok := link.Token(cat, now)
+		_, got := tok.Permissions.Repository["metadata"]
+		if got != tc.wantMetadata {
+			t.Errorf("%s: metadata:read added = %v, want %v (permissions %+v)", tc.query, got, tc.wantMetadata, tok.Permissions)
+		}
+	}
+}
