@@ -31,3 +31,8 @@ test_silent_on_fine_grained if {
 test_silent_when_scopes_unknown if {
 	count(rule.deny) == 0 with input as {"token": {"type": "classic", "unknown": ["scopes"]}, "derived": {"replacement": replacement}}
 }
+
+# Enterprise SCIM endpoints accept only classic tokens (issue 13): no "metadata:read would do".
+test_silent_on_scim_enterprise if {
+	count(rule.deny) == 0 with input as {"token": {"type": "classic", "scopes": ["scim:enterprise"]}, "derived": {"replacement": {"permissions": {}, "link": "x"}}}
+}

@@ -9,3 +9,8 @@ test_fires_on_typo if {
 test_silent_on_known_scopes if {
 	count(rule.deny) == 0 with input as {"token": {"type": "classic", "scopes": ["repo", "site_admin", "manage_billing:copilot"]}}
 }
+
+# Scopes GitHub added that the seed table lacked (issue 13).
+test_silent_on_scim_and_network_configuration_scopes if {
+	count(rule.deny) == 0 with input as {"token": {"type": "classic", "scopes": ["scim:enterprise", "read:network_configurations", "write:network_configurations"]}}
+}
