@@ -154,3 +154,38 @@ func TestEndpointTableShape(t *testing.T) {
 		t.Errorf("network configurations endpoint = %+v", ep)
 	}
 }
+
+func BenchmarkParseEndpoints(b *testing.B) {
+	raw, err := os.ReadFile("../../policies/endpoints.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := ParseEndpoints(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLeastPermissions(b *testing.B) {
+	raw, _ := os.ReadFile("../../policies/endpoints.json")
+	e, err := ParseEndpoints(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	calls := []Call{{"GET", "/repos/acme/app/pulls"}, {"PUT", "/repos/acme/app/contents/a/b/c.md"}, {"POST", "/repos/acme/app/issues/1/labels"}, {"GET", "/orgs/acme/members"}, {"GET", "/user"}}
+	for b.Loop() {
+		e.LeastPermissions(calls)
+	}
+}
+
+func BenchmarkSuggest(b *testing.B) {
+	raw, _ := os.ReadFile("../../policies/endpoints.json")
+	e, err := ParseEndpoints(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		e.Suggest(Call{"GET", "/repos/acme/app/pullz"}, 3)
+	}
+}
