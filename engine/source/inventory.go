@@ -164,6 +164,7 @@ func (d *decoder) uses(t *facts.Token, n *yaml.Node) {
 		return
 	}
 	var calls []facts.Call
+	known := 0 // calls found in the table, including those only a classic token can make
 	for _, item := range n.Content {
 		s := d.str(item, "uses")
 		if s == "" {
@@ -176,9 +177,11 @@ func (d *decoder) uses(t *facts.Token, n *yaml.Node) {
 		}
 		if _, ok := eps.Match(c.Method, c.Path); ok {
 			calls = append(calls, c)
+			known++
 			continue
 		}
 		if scope, ok := eps.ClassicScope(c); ok {
+			known++
 			if t.Type == facts.TypeFineGrained {
 				d.fail(item, "token %s: uses %s, which a fine-grained token cannot call (a classic token with %s can)", t.ID, c, scope)
 			}
@@ -187,9 +190,14 @@ func (d *decoder) uses(t *facts.Token, n *yaml.Node) {
 		d.fail(item, "token %s: uses %s: no such endpoint in GitHub's table (REST API %s); nearest: %s",
 			t.ID, c, eps.Source.APIVersion, strings.Join(eps.Suggest(c, 3), ", "))
 	}
+	if known == 0 {
+		return
+	}
 	perms, _, _ := eps.LeastPermissions(calls)
 	if len(perms) == 0 {
-		return
+		// Calls that need no permission (GET /user) need the least a fine-grained token carries,
+		// so that any grant beyond it is judged excess and a fix link asks for nothing more.
+		perms = map[string]string{"metadata": "read"}
 	}
 	if t.Needs == nil {
 		t.Needs = map[string]string{}

@@ -22,6 +22,13 @@ func TestInventoryUsesBecomeNeeds(t *testing.T) {
   - id: org-reader
     type: fine_grained
     uses: [GET /orgs/acme/members]
+  - id: profile-reader
+    type: fine_grained
+    uses: [GET /user, GET /search/code]
+  - id: publisher
+    type: classic
+    scopes: [write:packages]
+    uses: [POST /user/packages/npm/x/restore]
 `)
 	if len(errs) > 0 {
 		t.Fatalf("errors: %v", errs)
@@ -30,6 +37,12 @@ func TestInventoryUsesBecomeNeeds(t *testing.T) {
 		"pr-bot":     {"pull_requests": "read", "issues": "write", "contents": "read", "metadata": "read"},
 		"both":       {"actions": "read", "issues": "write", "metadata": "read"},
 		"org-reader": {"members": "read"},
+		// Calls that need no permission, or only a classic scope, need no more than metadata:read.
+		"profile-reader": {"metadata": "read"},
+		"publisher":      {"metadata": "read"},
+	}
+	if len(tokens) != len(want) {
+		t.Fatalf("got %d tokens, want %d", len(tokens), len(want))
 	}
 	for _, tok := range tokens {
 		if !maps.Equal(tok.Needs, want[tok.ID]) {
