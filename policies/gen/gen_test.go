@@ -131,3 +131,31 @@ func TestBuildEndpointsFromFixture(t *testing.T) {
 		t.Errorf("classic_only = %+v", tab.ClassicOnly)
 	}
 }
+
+// TestRunWithoutData: without GitHub's data the generator keeps the endpoint table, says so, and
+// rebuilds the catalogue from it.
+func TestRunWithoutData(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{seedFile, endpointsFile} {
+		if err := os.WriteFile(filepath.Join(dir, name), readFile(t, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log bytes.Buffer
+	if err := run([]string{"-policies", dir, "-data", filepath.Join(dir, "absent")}, &log); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log.String(), "not found: keeping the committed endpoints.json") {
+		t.Errorf("log = %s", log.String())
+	}
+	got, err := os.ReadFile(filepath.Join(dir, catalogFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, readFile(t, catalogFile)) {
+		t.Error("the catalogue written differs from the committed one")
+	}
+	if !strings.Contains(log.String(), "from GitHub's data: organization org_copilot_content_exclusion (new, levels read, write; fpt, ghec)") {
+		t.Errorf("the generator names what the data added: %s", log.String())
+	}
+}
