@@ -92,3 +92,16 @@ func TestPermissionsInputErrors(t *testing.T) {
 		t.Errorf("bad --format: exit %d, stderr %s", r.code, r.stderr)
 	}
 }
+
+func TestPermissionsNoPermissionNeeded(t *testing.T) {
+	r := tokencheck(t, nil, "permissions", "GET /user", "GET /users/octocat")
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %s", r.code, r.stderr)
+	}
+	if !strings.HasPrefix(r.stdout, "These calls need no permission: any fine-grained token can make them.\n") || strings.Contains(r.stdout, "Template link") {
+		t.Errorf("stdout = %s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "GET /users/octocat\n    GET /users/{username}: no permission\n") {
+		t.Errorf("stdout = %s", r.stdout)
+	}
+}

@@ -21,3 +21,22 @@ test_accepts_admin_where_allowed if {
 	count(rule.deny) == 0 with input as {"token": {"type": "fine_grained", "permissions": {"organization": {"organization_projects": "admin"}}}}
 	count(rule.deny) == 1 with input as {"token": {"type": "fine_grained", "permissions": {"organization": {"members": "admin"}}}}
 }
+
+# Names GitHub defines today that the seed table lacked (issue 13): from GitHub's endpoint data, and
+# copilot_requests and the agent permissions from the seed.
+test_accepts_permissions_github_added if {
+	count(rule.deny) == 0 with input as {"token": {"type": "fine_grained", "permissions": {
+		"repository": {"artifact_metadata": "write", "agent_secrets": "read", "code_quality": "read", "copilot_agent_settings": "write"},
+		"organization": {
+			"org_copilot_content_exclusion": "write", "organization_copilot_metrics": "read",
+			"organization_runner_custom_images": "write", "issue_fields": "read",
+			"organization_copilot_agent_settings": "read", "organization_copilot_spaces": "read",
+			"organization_agent_secrets": "write", "organization_agent_variables": "read",
+		},
+		"account": {"copilot_requests": "read"},
+	}}}
+}
+
+test_rejects_levels_the_data_does_not_list if {
+	rule.deny == {{"msg": "permission organization_copilot_metrics does not accept level write (accepts read)"}} with input as {"token": {"type": "fine_grained", "permissions": {"organization": {"organization_copilot_metrics": "write"}}}}
+}
