@@ -34,6 +34,14 @@ func TestCatalogIsGenerated(t *testing.T) {
 	if !bytes.Equal(got, readFile(t, catalogFile)) {
 		t.Fatalf("policies/%s is not what the generator makes of %s and %s: run make catalog", catalogFile, seedFile, endpointsFile)
 	}
+	// The table's hand-kept lists are the seed's, with or without GitHub's data at hand.
+	table, err := RefreshSeedLists(readFile(t, endpointsFile), readFile(t, seedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(table, readFile(t, endpointsFile)) {
+		t.Fatalf("policies/%s does not carry the endpoint lists of %s: run make catalog", endpointsFile, seedFile)
+	}
 }
 
 // TestEndpointsAreGenerated: the committed endpoint table is what the generator derives from
@@ -145,7 +153,7 @@ func TestRunWithoutData(t *testing.T) {
 	if err := run([]string{"-policies", dir, "-data", filepath.Join(dir, "absent")}, &log); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(log.String(), "not found: keeping the committed endpoints.json") {
+	if !strings.Contains(log.String(), "not found: keeping the committed endpoints.json, with the seed's endpoint lists") {
 		t.Errorf("log = %s", log.String())
 	}
 	got, err := os.ReadFile(filepath.Join(dir, catalogFile))
@@ -154,6 +162,9 @@ func TestRunWithoutData(t *testing.T) {
 	}
 	if !bytes.Equal(got, readFile(t, catalogFile)) {
 		t.Error("the catalogue written differs from the committed one")
+	}
+	if table, _ := os.ReadFile(filepath.Join(dir, endpointsFile)); !bytes.Equal(table, readFile(t, endpointsFile)) {
+		t.Error("the endpoint table written differs from the committed one")
 	}
 	if !strings.Contains(log.String(), "from GitHub's data: organization org_copilot_content_exclusion (new, levels read, write; fpt, ghec)") {
 		t.Errorf("the generator names what the data added: %s", log.String())

@@ -6,8 +6,8 @@
 //  2. the endpoint table and the hand-kept seed policies/catalog-seed.json become
 //     policies/catalog.json.
 //
-// Run it with `go generate ./policies` or `make catalog`. Without the data folder, stage 1 is
-// skipped with a notice and stage 2 runs on the committed endpoint table.
+// Run it with `go generate ./policies` or `make catalog`. Without the data folder, stage 1 only
+// refreshes the committed table's hand-kept endpoint lists from the seed, with a notice.
 package main
 
 import (
@@ -50,23 +50,26 @@ func run(args []string, log io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("read seed: %w", err)
 	}
+	var table []byte
 	switch _, err := os.Stat(dataDir); {
 	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(log, "gen: %s not found: keeping the committed %s\n", dataDir, endpointsFile)
+		fmt.Fprintf(log, "gen: %s not found: keeping the committed %s, with the seed's endpoint lists\n", dataDir, endpointsFile)
+		committed, err := os.ReadFile(filepath.Join(*dir, endpointsFile))
+		if err != nil {
+			return fmt.Errorf("read endpoint table: %w", err)
+		}
+		if table, err = RefreshSeedLists(committed, seed); err != nil {
+			return err
+		}
 	case err != nil:
 		return err
 	default:
-		table, err := BuildEndpoints(dataDir, seed)
-		if err != nil {
+		if table, err = BuildEndpoints(dataDir, seed); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(*dir, endpointsFile), table, 0o644); err != nil {
-			return fmt.Errorf("write endpoint table: %w", err)
-		}
 	}
-	table, err := os.ReadFile(filepath.Join(*dir, endpointsFile))
-	if err != nil {
-		return fmt.Errorf("read endpoint table: %w", err)
+	if err := os.WriteFile(filepath.Join(*dir, endpointsFile), table, 0o644); err != nil {
+		return fmt.Errorf("write endpoint table: %w", err)
 	}
 	cat, added, err := BuildCatalog(seed, table)
 	if err != nil {
