@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # The demo judges as of a fixed day so its output does not drift with the fixtures' dates.
 DEMO_NOW ?= 2026-11-22T00:00:00Z
 
-.PHONY: build test lint demo bench fuzz clean
+.PHONY: build test lint demo bench fuzz clean catalog
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tokencheck
@@ -20,6 +20,11 @@ test: lint
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+
+# Regenerate policies/endpoints.json from GitHub's data in ../shared/github-data (when present) and
+# policies/catalog.json from it and policies/catalog-seed.json. `go test ./policies/gen` checks both.
+catalog:
+	$(GO) generate ./policies
 
 # The main job on the bundled fixtures: no token, no network. Exit 1 means violations were found,
 # which is what the fixtures are for, so the demo itself does not fail.

@@ -4,13 +4,16 @@ package policies
 
 import "embed"
 
-// FS holds every rule module, its tests, catalog.json and defaults.json.
+// FS holds every rule module, its tests, catalog.json, endpoints.json and defaults.json.
 //
-//go:embed catalog.json defaults.json */*.rego
+//go:generate go run ./gen
+//go:embed catalog.json defaults.json endpoints.json */*.rego
 var FS embed.FS
 
-// CatalogFile and DefaultsFile name the data files inside FS.
+// CatalogFile, DefaultsFile and EndpointsFile name the data files inside FS. catalog.json and
+// endpoints.json are generated (make catalog) from GitHub's data and catalog-seed.json.
 const (
-	CatalogFile  = "catalog.json"
-	DefaultsFile = "defaults.json"
+	CatalogFile   = "catalog.json"
+	DefaultsFile  = "defaults.json"
+	EndpointsFile = "endpoints.json"
 )

@@ -12,7 +12,7 @@ import (
 
 var declarationKeys = []string{
 	"id", "name", "description", "type", "owner", "resource_owner", "repositories", "permissions", "scopes",
-	"created_at", "expires_at", "expires_in_days", "approval", "last_used_at", "needs", "classic_reason", "template_link",
+	"created_at", "expires_at", "expires_in_days", "approval", "last_used_at", "needs", "uses", "classic_reason", "template_link",
 }
 
 var (
@@ -139,10 +139,72 @@ func (d *decoder) declaration(item *yaml.Node) (facts.Token, bool) {
 			t.Needs = d.strMap(n, "needs")
 		}
 	}
+	if n, ok := fields["uses"]; ok {
+		d.uses(&t, n)
+	}
 	t.CreatedAt = d.timeField(fields, "created_at")
 	t.LastUsedAt = d.timeField(fields, "last_used_at")
 	d.expiry(&t, fields)
 	return t, true
+}
+
+// uses reads the API calls the token's automation makes ("METHOD /path") and adds the least
+// fine-grained permissions that allow them to the token's needs, so excess-permission judges the
+// grant against them and classic-token's fix link asks for exactly them. An unknown or malformed
+// call is an error at its line, with the nearest known endpoints; a call only a classic token can
+// make is an error on a fine-grained token and needs no permission on a classic one.
+func (d *decoder) uses(t *facts.Token, n *yaml.Node) {
+	if n.Kind != yaml.SequenceNode {
+		d.fail(n, "uses: want a list of API calls, \"METHOD /path\"")
+		return
+	}
+	eps, err := embeddedEndpoints()
+	if err != nil {
+		d.fail(n, "uses: %v", err)
+		return
+	}
+	var calls []facts.Call
+	known := 0 // calls found in the table, including those only a classic token can make
+	for _, item := range n.Content {
+		s := d.str(item, "uses")
+		if s == "" {
+			continue
+		}
+		c, err := facts.ParseCall(s)
+		if err != nil {
+			d.fail(item, "token %s: uses: %v", t.ID, err)
+			continue
+		}
+		if _, ok := eps.Match(c.Method, c.Path); ok {
+			calls = append(calls, c)
+			known++
+			continue
+		}
+		if scope, ok := eps.ClassicScope(c); ok {
+			known++
+			if t.Type == facts.TypeFineGrained {
+				d.fail(item, "token %s: uses %s, which a fine-grained token cannot call (a classic token with %s can)", t.ID, c, scope)
+			}
+			continue
+		}
+		d.fail(item, "token %s: uses %s: no such endpoint in GitHub's table (REST API %s); nearest: %s",
+			t.ID, c, eps.Source.APIVersion, strings.Join(eps.Suggest(c, 3), ", "))
+	}
+	if known == 0 {
+		return
+	}
+	perms, _, _ := eps.LeastPermissions(calls)
+	if len(perms) == 0 {
+		// Calls that need no permission (GET /user) need the least a fine-grained token carries,
+		// so that any grant beyond it is judged excess and a fix link asks for nothing more.
+		perms = map[string]string{"metadata": "read"}
+	}
+	if t.Needs == nil {
+		t.Needs = map[string]string{}
+	}
+	for name, level := range perms {
+		facts.RaiseLevel(t.Needs, name, level)
+	}
 }
 
 // fromLink fills the facts a template link states; the declaration may add what a link cannot say.

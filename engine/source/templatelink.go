@@ -2,7 +2,9 @@ package source
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,8 +83,14 @@ func ParseTemplateLink(raw string, cat *facts.Catalog) (Link, []string) {
 func (l Link) Token(cat *facts.Catalog, now time.Time) facts.Token {
 	created := now.UTC()
 	perms := make(map[string]string, len(l.Permissions)+len(cat.TemplateLink.ImplicitPermissions))
-	for name, level := range cat.TemplateLink.ImplicitPermissions {
-		perms[name] = level
+	// GitHub adds metadata: read to a token that asks for any repository permission; a token that
+	// asks only for organization or account permissions reaches no repository and gets none.
+	if slices.ContainsFunc(slices.Collect(maps.Keys(l.Permissions)), func(name string) bool {
+		return cat.PermissionGroup(name) == facts.GroupRepository
+	}) {
+		for name, level := range cat.TemplateLink.ImplicitPermissions {
+			perms[name] = level
+		}
 	}
 	for name, level := range l.Permissions {
 		perms[name] = level // a stated level (even an invalid one) wins, for invalid-permission to judge

@@ -43,3 +43,8 @@ test_derives_the_replacement_without_the_engine if {
 	f.fix_url == "https://github.com/settings/personal-access-tokens/new?contents=write&deployments=write&description=Replaces+classic+token+ci-publisher&expires_in=90&issues=write&members=read&metadata=read&name=Milestone%27s+Copilot+Token+%28read-only%29&pull_requests=write&statuses=write&target_name=acme"
 	contains(f.msg, "a fine-grained token with contents:write, deployments:write, issues:write, members:read, metadata:read, pull_requests:write, statuses:write would do")
 }
+
+# Enterprise SCIM endpoints accept only classic tokens (issue 13): no "metadata:read would do".
+test_silent_on_scim_enterprise if {
+	count(rule.deny) == 0 with input as {"token": {"type": "classic", "scopes": ["scim:enterprise"]}, "derived": {"replacement": {"permissions": {}, "link": "x"}}}
+}

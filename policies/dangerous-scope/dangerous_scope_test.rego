@@ -24,3 +24,9 @@ test_implied_dangerous_scope_fires if {
 test_silent_on_harmless_scopes if {
 	count(rule.deny) == 0 with input as {"token": {"type": "classic", "scopes": ["repo", "read:org", "gist"]}}
 }
+
+# scim:enterprise provisions and removes every member of an enterprise; admin:enterprise implies it.
+test_scim_enterprise_is_dangerous if {
+	findings := rule.deny with input as {"token": {"type": "classic", "scopes": ["scim:enterprise"]}}
+	findings == {{"msg": "dangerous scope scim:enterprise", "severity": "critical", "subject": "scim:enterprise"}}
+}

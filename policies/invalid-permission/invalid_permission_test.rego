@@ -31,3 +31,22 @@ test_silent_on_names_github_reported if {
 	some kind in ["live", "headers", "org_audit"]
 	count(rule.deny) == 0 with input as {"token": {"type": "fine_grained", "source": {"kind": kind}, "permissions": {"other": {"brand_new_permission": "read"}, "repository": {"metadata": "write"}}}}
 }
+
+# Names GitHub defines today that the seed table lacked (issue 13): from GitHub's endpoint data, and
+# copilot_requests and the agent permissions from the seed.
+test_accepts_permissions_github_added if {
+	count(rule.deny) == 0 with input as {"token": {"type": "fine_grained", "permissions": {
+		"repository": {"artifact_metadata": "write", "agent_secrets": "read", "code_quality": "read", "copilot_agent_settings": "write"},
+		"organization": {
+			"org_copilot_content_exclusion": "write", "organization_copilot_metrics": "read",
+			"organization_runner_custom_images": "write", "issue_fields": "read",
+			"organization_copilot_agent_settings": "read", "organization_copilot_spaces": "read",
+			"organization_agent_secrets": "write", "organization_agent_variables": "read",
+		},
+		"account": {"copilot_requests": "read"},
+	}}}
+}
+
+test_rejects_levels_the_data_does_not_list if {
+	rule.deny == {{"msg": "permission organization_copilot_metrics does not accept level write (accepts read)", "subject": "organization_copilot_metrics"}} with input as {"token": {"type": "fine_grained", "permissions": {"organization": {"organization_copilot_metrics": "write"}}}}
+}

@@ -22,3 +22,8 @@ test_declared_needs_checked_even_for_live_tokens if {
 test_inventory_scopes_still_fire if {
 	rule.deny == {{"msg": "unknown scope read_org", "subject": "read_org"}} with input as {"token": {"type": "classic", "source": {"kind": "inventory"}, "scopes": ["read_org"]}}
 }
+
+# Scopes GitHub added that the seed table lacked (issue 13).
+test_silent_on_scim_and_network_configuration_scopes if {
+	count(rule.deny) == 0 with input as {"token": {"type": "classic", "scopes": ["scim:enterprise", "read:network_configurations", "write:network_configurations"]}}
+}

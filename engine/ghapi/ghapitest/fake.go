@@ -149,14 +149,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.inFlight++
 	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.inFlight--
-		s.mu.Unlock()
-	}()
 	if s.Latency > 0 {
 		time.Sleep(s.Latency)
 	}
+	// Counted until the answer starts: a client may send its next request as soon as it has one.
+	s.mu.Lock()
+	s.inFlight--
+	s.mu.Unlock()
 	cred := ""
 	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		cred = facts.Fingerprint(v)
