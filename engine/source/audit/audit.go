@@ -87,6 +87,17 @@ type Result struct {
 	// Duplicates counts tokens listed twice in one list (items shift between pages while a list
 	// is read): each token is kept once.
 	Duplicates int
+	// GitHubIDs are GitHub's ids behind each token fact id, for the calls that act on a token
+	// (review and revoke): a grant's pat_id and token_id, a request's pat_request_id and the
+	// token_id of the token it asks for.
+	GitHubIDs map[string]GitHubIDs
+}
+
+// GitHubIDs are the ids GitHub gives a grant or a request.
+type GitHubIDs struct {
+	Grant   int64 `json:"pat_id,omitempty"`
+	Request int64 `json:"pat_request_id,omitempty"`
+	Token   int64 `json:"token_id,omitempty"`
 }
 
 var orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
@@ -98,7 +109,7 @@ func ValidOrg(s string) bool { return orgName.MatchString(s) }
 // the order of Options.Orgs. It stops early only when ctx ends or Tokens refuses a batch; what was
 // collected by then is returned, with the unfinished parts marked incomplete.
 func Collect(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.Catalog, opts Options) *Result {
-	res := &Result{Counts: map[string]int{}}
+	res := &Result{Counts: map[string]int{}, GitHubIDs: map[string]GitHubIDs{}}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
@@ -177,6 +188,9 @@ func Collect(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.
 		res.Pages += r.Pages
 		res.Mints += r.Mints
 		res.Duplicates += r.Duplicates
+		for k, v := range r.GitHubIDs {
+			res.GitHubIDs[k] = v
+		}
 	}
 	return res
 }
@@ -222,7 +236,7 @@ type orgPart struct {
 }
 
 func newOrgPart() *orgPart {
-	p := &orgPart{res: &Result{Counts: map[string]int{}}}
+	p := &orgPart{res: &Result{Counts: map[string]int{}, GitHubIDs: map[string]GitHubIDs{}}}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
@@ -491,7 +505,9 @@ func (c *orgCollector) grants(ctx context.Context) []facts.Token {
 			return facts.Token{}, errors.New("a grant lacks id or token_id")
 		}
 		c.grantIDs[strconv.FormatInt(g.TokenID, 10)] = g.ID
-		return c.fineGrained(g, "pat", g.TokenID, facts.ApprovalApproved), nil
+		t := c.fineGrained(g, "pat", g.TokenID, facts.ApprovalApproved)
+		c.res.GitHubIDs[t.ID] = GitHubIDs{Grant: g.ID, Token: g.TokenID}
+		return t, nil
 	})
 }
 
@@ -501,7 +517,9 @@ func (c *orgCollector) requests(ctx context.Context) []facts.Token {
 		if r.ID == 0 {
 			return facts.Token{}, errors.New("a request lacks id")
 		}
-		return c.fineGrained(r, "request", r.ID, facts.ApprovalPending), nil
+		t := c.fineGrained(r, "request", r.ID, facts.ApprovalPending)
+		c.res.GitHubIDs[t.ID] = GitHubIDs{Request: r.ID, Token: r.TokenID}
+		return t, nil
 	})
 }
 

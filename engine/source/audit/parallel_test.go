@@ -144,3 +144,19 @@ func BenchmarkOrganisations(b *testing.B) {
 		})
 	}
 }
+
+func TestGitHubIDsBehindEachToken(t *testing.T) {
+	fake := ghapitest.New(t)
+	fake.ServeOrg(acme(t))
+	res := audit.Collect(context.Background(), newAPI(t, fake, false), audit.Credentials{Token: facts.NewSecret(appToken)}, catalog(t),
+		audit.Options{Orgs: []string{"acme"}})
+	ids := res.GitHubIDs["org:acme/pat:98716"]
+	if ids.Grant != 25381 || ids.Token != 98716 {
+		t.Errorf("grant ids %+v, want pat_id 25381 and token_id 98716 (fixtures/github/org-grants.json)", ids)
+	}
+	for id, ids := range res.GitHubIDs {
+		if strings.Contains(id, "/request:") && (ids.Request == 0 || ids.Token == 0) {
+			t.Errorf("%s: %+v lacks the request's or its token's id", id, ids)
+		}
+	}
+}
