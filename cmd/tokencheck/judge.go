@@ -167,6 +167,55 @@ func (j *judge) checkFlags() {
 	}
 }
 
+// refuseOverlaps refuses, before any work, an output that is also one of the run's inputs (the
+// files named on the command line, the configuration, the baseline): writing it would destroy the
+// input, or judge a report as an inventory. factsOut is --facts-out, "" when none.
+func (j *judge) refuseOverlaps(inputs []string, factsOut string) error {
+	outs := map[string]string{}
+	for i, o := range j.outputs {
+		flag := "--output"
+		if i > 0 {
+			flag = "--also"
+		}
+		if o.file != "" {
+			outs[o.file] = flag
+		}
+	}
+	if j.opts.WriteBase != "" {
+		outs[j.opts.WriteBase] = "--write-baseline"
+	}
+	if factsOut != "" {
+		outs[factsOut] = "--facts-out"
+	}
+	inputs = append(inputs, j.opts.ConfigFile, j.opts.Baseline)
+	var problems []finding.Problem
+	for out, flag := range outs {
+		for _, in := range inputs {
+			if in != "" && in != "-" && sameFile(out, in) {
+				problems = append(problems, finding.Problem{Kind: finding.Input, Message: fmt.Sprintf("%s %s is also an input of this run; write the report elsewhere", flag, out)})
+				break
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return j.usageError(problems)
+}
+
+// sameFile reports whether two paths name one file: the same clean absolute path, or, when both
+// exist, the same file on disk (a link, another spelling).
+func sameFile(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
 // usageError says every problem with the flags or the configuration on stderr and ends the run
 // with exit 2 before any input is read.
 func (j *judge) usageError(problems []finding.Problem) error {

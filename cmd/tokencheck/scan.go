@@ -145,6 +145,9 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 		j.fail("--last-four %q: want exactly four characters; ignored", opts.LastFour)
 		opts.LastFour = ""
 	}
+	if err := j.refuseOverlaps(append([]string{opts.TokenFile}, opts.Headers...), opts.api.FactsOut); err != nil {
+		return err
+	}
 	var typ facts.TokenType
 	if opts.Type != "" && len(opts.Headers) > 0 {
 		if typ, err = source.ParseTokenType(opts.Type); err != nil {
