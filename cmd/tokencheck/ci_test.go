@@ -123,7 +123,14 @@ func TestSARIFFingerprintsAreStableAcrossRuns(t *testing.T) {
 		}
 		out := map[string]bool{}
 		for _, res := range doc.Runs[0].Results {
-			out[res.PartialFingerprints["tokencheckFinding/v1"]] = true
+			fp := res.PartialFingerprints["tokencheckFinding/v2"]
+			if out[fp] {
+				t.Errorf("two results of one run share the fingerprint %q", fp)
+			}
+			out[fp] = true
+		}
+		if len(out) != len(doc.Runs[0].Results) {
+			t.Errorf("%d fingerprints for %d results", len(out), len(doc.Runs[0].Results))
 		}
 		return out
 	}
