@@ -24,8 +24,9 @@ const (
 	exitIncomplete = 3
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at link time with -ldflags "-X main.version=..." by a release build; when it is
+// empty, the module version the go command recorded in the build info is shown (see version.go).
+var version string
 
 // streams is the I/O a command runs with, passed down so tests can supply their own.
 type streams struct {
@@ -90,5 +91,6 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetErr(io.Err)
 	root.SetIn(io.In)
 	root.AddCommand(newCheckCmd(io), newScanCmd(io), newAuditCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
+	setVersionFlag(root)
 	return root
 }
