@@ -24,9 +24,10 @@ const (
 	exitIncomplete = 3
 )
 
-// version is set at link time with -ldflags "-X main.version=..." by a release build; when it is
-// empty, the module version the go command recorded in the build info is shown (see version.go).
-var version string
+// version is set at link time with -ldflags "-X main.version=..." by a release build. Left at
+// devVersion, the module version the go command recorded in the build info is used instead:
+// currentVersion().Version is the version to show.
+var version = devVersion
 
 // streams is the I/O a command runs with, passed down so tests can supply their own.
 type streams struct {

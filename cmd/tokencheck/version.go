@@ -32,6 +32,9 @@ type versionInfo struct {
 // main.version=..."); otherwise the main module's version the go command recorded, which is the
 // tag or pseudo-version for `go install module@version` and for a build in a git checkout.
 func buildVersion(linked string, info *debug.BuildInfo, ok bool) versionInfo {
+	if linked == devVersion {
+		linked = ""
+	}
 	v := versionInfo{Version: linked, OPA: "unknown", Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if ok && info != nil {
 		if v.Version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {

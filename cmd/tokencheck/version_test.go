@@ -27,7 +27,7 @@ func TestBuildVersionSources(t *testing.T) {
 			versionInfo{Version: "v0.0.0-20261123111116-a64a84634d8a+dirty", Commit: "a64a84634d8a6ce36b1dbb0496b9189b1fb317ca", Modified: true, OPA: "v1.22.2", Go: "go1.26.8"}},
 		{"link-time version wins", "v2.0.0", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"}, Deps: []*debug.Module{opa}},
 			versionInfo{Version: "v2.0.0", OPA: "v1.22.2", Go: "go1.26.8"}},
-		{"no version anywhere", "", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"},
+		{"no version anywhere", "dev", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"},
 			Deps: []*debug.Module{{Path: "github.com/open-policy-agent/opa", Version: "v1.22.2", Replace: &debug.Module{Path: "../opa", Version: "v1.22.3-fork"}}}},
 			versionInfo{Version: "dev", OPA: "v1.22.3-fork", Go: "go1.26.8"}},
 	} {
