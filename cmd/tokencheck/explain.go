@@ -15,6 +15,12 @@ func newExplainCmd(io streams) *cobra.Command {
 		Use:   "explain RULE",
 		Short: "Describe a rule: what it catches, why, how to fix it, GitHub's docs",
 		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeRuleIDs(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := loadEngine(cmd, dirs)
 			if err != nil {

@@ -93,5 +93,6 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetIn(io.In)
 	root.AddCommand(newCheckCmd(io), newScanCmd(io), newAuditCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
 	setVersionFlag(root)
+	registerCompletions(root)
 	return root
 }
