@@ -95,7 +95,7 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 	if usage := j.problems; len(usage) > 0 {
 		return nil, j.usageError(usage)
 	}
-	popts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
+	popts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: j.opts.Disable, Catalog: cat}
 	p, err := policy.New(ctx, popts)
 	if err != nil && (len(opts.PolicyDirs) > 0 || len(opts.DataFiles) > 0) {
 		j.fail("%v; judging with the built-in rules only", err)
@@ -119,6 +119,14 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 // checkFlags validates the values of the shared flags, each problem naming its flag and the
 // accepted values.
 func (j *judge) checkFlags() {
+	// Rule ids in a comma list may be written "a, b".
+	var disable []string
+	for _, id := range j.opts.Disable {
+		if id = strings.TrimSpace(id); id != "" {
+			disable = append(disable, id)
+		}
+	}
+	j.opts.Disable = disable
 	opts := j.opts
 	if opts.Now != "" {
 		if t, err := facts.ParseTime(opts.Now); err != nil {
@@ -262,7 +270,7 @@ func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sour
 // error (nil for 0). augment, when set, adds a command's own parts to the report. An output that
 // cannot be written is said on stderr, the others are still written, and the run exits 2.
 func (j *judge) conclude(res *finding.Result, augment func(*report.Report)) error {
-	r := &report.Report{Tool: "tokencheck", Version: version, Result: res, SourceRoot: repoRoot()}
+	r := &report.Report{Tool: "tokencheck", Version: currentVersion().Version, Result: res, SourceRoot: repoRoot()}
 	if j.baseline != nil {
 		r.Baseline = j.opts.Baseline
 	}

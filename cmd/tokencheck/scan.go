@@ -46,7 +46,7 @@ func (o *apiOptions) api(io streams, allowInstallationPOST bool, retry ghapi.Ret
 	}
 	retry.Attempts = o.Retries
 	opts := ghapi.Options{Hostname: host, APIURL: o.APIURL, Retry: retry,
-		AllowInstallationTokenPOST: allowInstallationPOST, UserAgent: "tokencheck/" + version}
+		AllowInstallationTokenPOST: allowInstallationPOST, UserAgent: "tokencheck/" + currentVersion().Version}
 	if o.Verbose {
 		opts.Verbose = io.Err
 	}
