@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // SARIF writes SARIF 2.1.0 for GitHub code scanning: one reportingDescriptor per rule and one
@@ -64,20 +66,24 @@ func (SARIF) Write(w io.Writer, r *Report) error {
 	inv := sarif.NewInvocation().WithExecutionSuccess(len(r.Errors) == 0 && len(r.Incomplete) == 0)
 	for _, e := range r.Errors {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-			sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(e)))
+			sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(safe.Text(e))))
 	}
 	for _, inc := range r.Incomplete {
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications,
-			sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage("incomplete: "+inc.Source+": "+inc.Reason)))
+			sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(safe.Text("incomplete: "+inc.Source+": "+inc.Reason))))
 	}
 	for _, uw := range r.UnusedWaivers {
 		inv.ToolConfigurationNotifications = append(inv.ToolConfigurationNotifications,
 			sarif.NewNotification().WithLevel("warning").WithMessage(sarif.NewTextMessage(
-				fmt.Sprintf("unused waiver: %s on %s (owner %s) matched no finding", uw.Rule, uw.Token, uw.Owner))))
+				safe.Text(fmt.Sprintf("unused waiver: %s on %s (owner %s) matched no finding", uw.Rule, uw.Token, uw.Owner)))))
 	}
 	run.Invocations = []*sarif.Invocation{inv}
 	doc.AddRun(run)
-	if err := doc.PrettyWrite(w); err != nil {
+	var buf bytes.Buffer
+	if err := doc.PrettyWrite(&buf); err != nil {
+		return fmt.Errorf("write SARIF: %w", err)
+	}
+	if _, err := w.Write(safe.JSON(buf.Bytes())); err != nil {
 		return fmt.Errorf("write SARIF: %w", err)
 	}
 	return nil
@@ -109,9 +115,9 @@ func sarifRule(rule finding.Rule) *sarif.ReportingDescriptor {
 }
 
 func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
-	msg := f.Message
+	msg := safe.Text(f.Message)
 	if f.FixURL != "" {
-		msg += ". Fix: " + f.FixURL
+		msg += ". Fix: " + safe.Text(f.FixURL)
 	}
 	res := sarif.NewRuleResult(f.Rule).WithRuleIndex(ruleIndex).WithLevel(sarifLevel(f)).
 		WithMessage(sarif.NewTextMessage(msg))
@@ -134,7 +140,7 @@ func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
 	if f.Waived {
 		// go-sarif writes every suppression field, so each one is set: a null would break the schema.
 		res.AddSuppression(sarif.NewSuppression("external").WithStatus("accepted").
-			WithJustifcation(f.WaiverReason).WithGuid(guidFrom(fp)).WithLocation(loc))
+			WithJustifcation(safe.Text(f.WaiverReason)).WithGuid(guidFrom(fp)).WithLocation(loc))
 	}
 	if r.Baseline != "" {
 		state := "new"
