@@ -104,4 +104,3 @@ func containsTokenPrefix(s string) bool {
 	}
 	return false
 }
-
