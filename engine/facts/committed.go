@@ -2,6 +2,7 @@ package facts
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -103,4 +104,36 @@ func containsTokenPrefix(s string) bool {
 		}
 	}
 	return false
+}
+
+// CommittedTokens turns every real-looking token value in a file's bytes into the facts of a
+// committed token, one per value, at its line: type, last four and fingerprint, everything else
+// unknown. The committed-token rule judges them; the value never leaves this function.
+func CommittedTokens(file string, raw []byte) []Token {
+	if !containsTokenPrefix(string(raw)) {
+		return nil
+	}
+	var out []Token
+	seen := map[string]int{}
+	line, last := 1, 0
+	for _, m := range tokenPattern.FindAllIndex(raw, -1) {
+		line += bytes.Count(raw[last:m[0]], []byte("\n"))
+		last = m[0]
+		v := string(raw[m[0]:m[1]])
+		if _, ok := realLooking(v); !ok {
+			continue
+		}
+		prefix := v[:strings.IndexByte(v, '_')+1]
+		id := fmt.Sprintf("%s:%d:%s…%s", file, line, prefix, LastFour(v))
+		seen[id]++
+		if n := seen[id]; n > 1 {
+			id = fmt.Sprintf("%s#%d", id, n)
+		}
+		t := Token{ID: id, Type: TypeOf(v), Fingerprint: Fingerprint(v), LastFour: LastFour(v), Source: Source{Kind: SourceCommitted, File: file, Line: line}}
+		for _, fact := range []string{FactScopes, FactPermissions, FactExpiresAt, FactRepositorySelection, FactResourceOwner, FactOwner} {
+			t.MarkUnknown(fact)
+		}
+		out = append(out, t)
+	}
+	return out
 }

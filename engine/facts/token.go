@@ -36,6 +36,8 @@ const (
 	SourceInventory               = "inventory"
 	SourceTemplateLink            = "template_link"
 	SourceFacts                   = "facts"
+	// SourceCommitted is a token value found written in a file: the value itself is the finding.
+	SourceCommitted = "committed_value"
 )
 
 // Approval is the state of a fine-grained token's access to an organisation.

@@ -59,7 +59,7 @@ func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Ti
 	for _, p := range paths {
 		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				res.Errors = append(res.Errors, &InputError{File: path, Msg: unwrapPathError(err)})
+				res.Errors = append(res.Errors, &InputError{File: facts.Redact(path), Msg: facts.Redact(unwrapPathError(err))})
 				return nil
 			}
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -161,23 +161,32 @@ func streamFile(path string, cat *facts.Catalog, now time.Time, emit func(facts.
 	if err != nil {
 		return []error{&InputError{File: path, Msg: unwrapPathError(err)}}
 	}
-	if strings.ToLower(filepath.Ext(path)) == ".json" && schemaFirst(raw) {
-		return streamFactsDocument(filepath.ToSlash(path), raw, emit)
+	for _, t := range facts.CommittedTokens(facts.Redact(filepath.ToSlash(path)), raw) {
+		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
 	}
-	tokens, errs := fileTokens(path, raw, cat, now)
+	if strings.ToLower(filepath.Ext(path)) == ".json" && schemaFirst(raw) {
+		_, errs := scrub(nil, streamFactsDocument(filepath.ToSlash(path), raw, func(t facts.Token, at readAt) {
+			scrubToken(&t)
+			at.file = facts.Redact(at.file)
+			emit(t, at)
+		}))
+		return errs
+	}
+	tokens, errs := scrub(fileTokens(path, raw, cat, now))
 	for _, t := range tokens {
 		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
 	}
 	return errs
 }
 
-// File collects the token facts of one file.
+// File collects the token facts of one file, committed token values included.
 func File(path string, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, []error{&InputError{File: path, Msg: unwrapPathError(err)}}
 	}
-	return fileTokens(path, raw, cat, now)
+	tokens, errs := scrub(fileTokens(path, raw, cat, now))
+	return append(facts.CommittedTokens(facts.Redact(filepath.ToSlash(path)), raw), tokens...), errs
 }
 
 func fileTokens(path string, raw []byte, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
@@ -390,4 +399,51 @@ func unwrapPathError(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// scrub redacts every token value from what a file yielded (facts.Redact): token facts (an id, a
+// name, a permission key can hold a value) and error messages (a YAML error quotes its line), so
+// that no report, facts document or message shows a value read from a file. The committed-token
+// rule reports the value itself, by type and last four.
+func scrub(tokens []facts.Token, errs []error) ([]facts.Token, []error) {
+	for i := range tokens {
+		scrubToken(&tokens[i])
+	}
+	for i, err := range errs {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			ie.File, ie.Msg = facts.Redact(ie.File), facts.Redact(ie.Msg)
+			continue
+		}
+		if msg := err.Error(); facts.Redact(msg) != msg {
+			errs[i] = errors.New(facts.Redact(msg))
+		}
+	}
+	return tokens, errs
+}
+
+func scrubToken(t *facts.Token) {
+	r := facts.Redact
+	t.ID, t.Name, t.Description, t.Owner, t.ResourceOwner = r(t.ID), r(t.Name), r(t.Description), r(t.Owner), r(t.ResourceOwner)
+	t.ClassicReason, t.Source.File = r(t.ClassicReason), r(t.Source.File)
+	for _, list := range [][]string{t.Scopes, t.ScopesEffective, t.Repositories, t.NeedsScopes, t.Unknown} {
+		for i := range list {
+			list[i] = r(list[i])
+		}
+	}
+	t.Needs = scrubMap(t.Needs)
+	if p := t.Permissions; p != nil {
+		p.Repository, p.Organization, p.Account, p.Other = scrubMap(p.Repository), scrubMap(p.Organization), scrubMap(p.Account), scrubMap(p.Other)
+	}
+}
+
+func scrubMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[facts.Redact(k)] = facts.Redact(v)
+	}
+	return out
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokencheck/tokencheck/engine/facts"
+)
+
+// valid36 makes a made-up 36-character-kind token with a valid checksum.
+func valid36(prefix, body30 string) string { return prefix + body30 + facts.Checksum(body30) }
+
+// plantedValues are made-up tokens of every kind, checksums valid, none ever issued.
+var plantedValues = []string{
+	valid36("ghp_", "Pl4nt3dClassicTokenValue000001"),
+	valid36("gho_", "Pl4nt3dOAuthTokenValue00000002"),
+	valid36("ghu_", "Pl4nt3dAppUserTokenValue000003"),
+	valid36("ghs_", "Pl4nt3dInstallTokenValue000004"),
+	valid36("ghr_", "Pl4nt3dRefreshTokenValue000005"),
+	"github_pat_11PLANTED0000000000000A_" + strings.Repeat("Pl4nt3dF1neGra1ned", 3) + "Xy9Zq",
+	"ghs_123456_eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxMjM0NTYifQ.U2lnbmF0dXJlUGxhbnRlZA",
+}
+
+// plantEverywhere writes a directory in which every field of every input kind holds token values.
+func plantEverywhere(t *testing.T) string {
+	t.Helper()
+	v := plantedValues
+	dir := t.TempDir()
+	files := map[string]string{
+		"inventory.yaml": "tokens:\n" +
+			"  - id: " + v[0] + "\n    name: " + v[1] + "\n    description: " + v[2] + "\n    type: classic\n    owner: " + v[3] +
+			"\n    resource_owner: " + v[4] + "\n    scopes: [repo, " + v[5] + "]\n    classic_reason: " + v[6] +
+			"\n    created_at: " + v[0] + "\n    expires_at: " + v[1] + "\n    last_used_at: " + v[2] + "\n    approval: " + v[3] +
+			"\n    needs: {" + v[4] + ": " + v[5] + "}\n    repositories: [" + v[6] + "]\n    " + v[0] + ": unknown key\n" +
+			"  - id: fg\n    type: fine_grained\n    permissions: {" + v[1] + ": " + v[2] + "}\n    repositories: " + v[3] + "\n" +
+			"  - id: linked\n    template_link: https://github.com/settings/personal-access-tokens/new?name=" + v[4] + "&description=" + v[5] + "&target_name=" + v[6] + "&" + v[0] + "=write&contents=" + v[1] + "&expires_in=" + v[2] + "\n",
+		"inventory.json": `{"tokens": [{"id": "` + v[3] + `", "type": "` + v[4] + `", "name": "` + v[5] + `", "expires_in_days": "` + v[6] + `"}]}`,
+		"facts.json": `{"schema": "tokencheck.facts/v1", "tokens": [{"id": "` + v[0] + `", "name": "` + v[1] + `", "type": "classic", "owner": "` + v[2] + `", "scopes": ["` + v[3] + `"], "source": {"kind": "facts", "file": "` + v[4] + `"}}]}`,
+		"broken.yaml": "tokens:\n  - id: x\n    name: [" + v[5] + "\n" + v[6] + ": {\n",
+		"near.yaml":   "Tokens:\n  - " + v[0] + "\n",
+		"docs/README.md": "Create it here: https://github.com/settings/personal-access-tokens/new?name=" + v[1] + "&contents=write&" + v[2] + "=read\n\n" +
+			"export GH=" + v[3] + "\n",
+		".env":   "GITHUB_TOKEN=" + v[4] + "\nAPP_TOKEN=" + v[6] + "\n",
+		"x.json": `{"schema": "` + v[5] + `"}`,
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestNoOutputLeaksACommittedTokenValue plants valid-looking tokens in every field of every input
+// kind and searches every report format, stderr and the baseline file for them.
+func TestNoOutputLeaksACommittedTokenValue(t *testing.T) {
+	dir := plantEverywhere(t)
+	for _, format := range []string{"text", "json", "sarif", "junit", "github", "markdown"} {
+		t.Run(format, func(t *testing.T) {
+			baseline := filepath.Join(t.TempDir(), "baseline.json")
+			summary := filepath.Join(t.TempDir(), "summary.md")
+			r := tokencheck(t, map[string]string{"GITHUB_STEP_SUMMARY": summary}, "check", "--now", fixedNow, "--format", format, "--summary",
+				"--write-baseline", baseline, dir)
+			written, _ := os.ReadFile(baseline)
+			sum, _ := os.ReadFile(summary)
+			for _, v := range plantedValues {
+				for where, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr, "baseline": string(written), "summary": string(sum)} {
+					if strings.Contains(out, v) || strings.Contains(out, v[len(v)/2:]) {
+						t.Errorf("%s of --format %s shows planted %s…: \n%s", where, format, v[:6], out)
+					}
+				}
+			}
+			if r.code == exitOK {
+				t.Errorf("exit %d for a tree full of committed tokens", r.code)
+			}
+		})
+	}
+}
+
+// TestCommittedTokenIsACriticalFindingAtItsLine checks that each planted value is reported once per
+// place, at its file and line, by type and last four only.
+func TestCommittedTokenIsACriticalFindingAtItsLine(t *testing.T) {
+	dir := t.TempDir()
+	classic := plantedValues[0]
+	if err := os.WriteFile(filepath.Join(dir, ".env"), []byte("A=1\nGITHUB_TOKEN="+classic+"\nPLACEHOLDER=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.md"), []byte("# Notes\n\nstateless: "+plantedValues[6]+"\nfine: "+plantedValues[5]+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := tokencheck(t, nil, "check", "--now", fixedNow, "--format", "github", dir)
+	if r.code != exitViolations {
+		t.Errorf("exit %d, want %d; stderr %s", r.code, exitViolations, r.stderr)
+	}
+	want := []string{
+		"line=2,title=committed-token::[critical]",
+		"classic token value ending " + classic[len(classic)-4:],
+		"notes.md,line=3,title=committed-token",
+		"app_installation token value ending",
+		"notes.md,line=4,title=committed-token",
+		"fine_grained token value ending",
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, r.stdout)
+		}
+	}
+	if n := strings.Count(r.stdout, "title=committed-token"); n != 3 {
+		t.Errorf("%d committed-token findings, want 3 (the placeholder is not a token):\n%s", n, r.stdout)
+	}
+}
