@@ -37,9 +37,9 @@ func plantEverywhere(t *testing.T) string {
 			"  - id: fg\n    type: fine_grained\n    permissions: {" + v[1] + ": " + v[2] + "}\n    repositories: " + v[3] + "\n" +
 			"  - id: linked\n    template_link: https://github.com/settings/personal-access-tokens/new?name=" + v[4] + "&description=" + v[5] + "&target_name=" + v[6] + "&" + v[0] + "=write&contents=" + v[1] + "&expires_in=" + v[2] + "\n",
 		"inventory.json": `{"tokens": [{"id": "` + v[3] + `", "type": "` + v[4] + `", "name": "` + v[5] + `", "expires_in_days": "` + v[6] + `"}]}`,
-		"facts.json": `{"schema": "tokencheck.facts/v1", "tokens": [{"id": "` + v[0] + `", "name": "` + v[1] + `", "type": "classic", "owner": "` + v[2] + `", "scopes": ["` + v[3] + `"], "source": {"kind": "facts", "file": "` + v[4] + `"}}]}`,
-		"broken.yaml": "tokens:\n  - id: x\n    name: [" + v[5] + "\n" + v[6] + ": {\n",
-		"near.yaml":   "Tokens:\n  - " + v[0] + "\n",
+		"facts.json":     `{"schema": "tokencheck.facts/v1", "tokens": [{"id": "` + v[0] + `", "name": "` + v[1] + `", "type": "classic", "owner": "` + v[2] + `", "scopes": ["` + v[3] + `"], "source": {"kind": "facts", "file": "` + v[4] + `"}}]}`,
+		"broken.yaml":    "tokens:\n  - id: x\n    name: [" + v[5] + "\n" + v[6] + ": {\n",
+		"near.yaml":      "Tokens:\n  - " + v[0] + "\n",
 		"docs/README.md": "Create it here: https://github.com/settings/personal-access-tokens/new?name=" + v[1] + "&contents=write&" + v[2] + "=read\n\n" +
 			"export GH=" + v[3] + "\n",
 		".env":   "GITHUB_TOKEN=" + v[4] + "\nAPP_TOKEN=" + v[6] + "\n",
