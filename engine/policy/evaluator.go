@@ -387,7 +387,7 @@ func (e *Evaluator) input(t *facts.Token, now time.Time, nowText string) (ast.Va
 		at   *time.Time
 	}{{"created_at", tok.CreatedAt}, {"expires_at", tok.ExpiresAt}, {"last_used_at", tok.LastUsedAt}} {
 		if f.at != nil {
-			ns.Insert(ast.InternedTerm(f.name), ast.NewTerm(ast.Number(strconv.FormatInt(f.at.UnixNano(), 10))))
+			ns.Insert(ast.InternedTerm(f.name), ast.NewTerm(ast.Number(strconv.FormatInt(facts.ClampTime(*f.at).UnixNano(), 10))))
 		}
 	}
 	derived := ast.NewObject(
