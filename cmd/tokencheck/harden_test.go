@@ -115,3 +115,27 @@ func TestCommittedTokenIsACriticalFindingAtItsLine(t *testing.T) {
 		t.Errorf("%d committed-token findings, want 3 (the placeholder is not a token):\n%s", n, r.stdout)
 	}
 }
+
+// TestFarFutureAndAncientTimesAreLifetimeTooLongNotExpired covers issue 11 §2: times outside
+// 1678-2262 overflowed nanoseconds and read as expired, or escaped the lifetime rule.
+func TestFarFutureAndAncientTimesAreLifetimeTooLongNotExpired(t *testing.T) {
+	dir := t.TempDir()
+	decl := "permissions: {contents: read}, repositories: [a/b], resource_owner: acme, approval: approved"
+	inv := "tokens:\n" +
+		"  - {id: far, type: fine_grained, " + decl + ", created_at: 2026-01-01, expires_at: 2300-01-01}\n" +
+		"  - {id: huge, type: fine_grained, " + decl + ", created_at: 2026-01-01, expires_in_days: 99999999999}\n" +
+		"  - {id: old, type: fine_grained, " + decl + ", created_at: 1600-01-01, expires_at: 2027-01-01}\n"
+	if err := os.WriteFile(filepath.Join(dir, "inv.yaml"), []byte(inv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := tokencheck(t, nil, "check", "--now", fixedNow, "--format", "github", "--fail-on", "medium", dir)
+	if r.code != exitViolations {
+		t.Errorf("exit %d, want %d", r.code, exitViolations)
+	}
+	if strings.Contains(r.stdout, "title=expired") {
+		t.Errorf("a far-future expiry reads as expired:\n%s", r.stdout)
+	}
+	if n := strings.Count(r.stdout, "title=lifetime-too-long"); n != 3 {
+		t.Errorf("%d lifetime-too-long findings, want 3:\n%s", n, r.stdout)
+	}
+}

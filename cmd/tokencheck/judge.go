@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/tokencheck/tokencheck/engine/policy"
 	"os"
@@ -158,6 +159,12 @@ func (j *judge) fail(format string, args ...any) {
 // input is judged in bounded memory.
 func (j *judge) add(ctx context.Context, tokens []facts.Token) error {
 	findings, err := j.engine.Evaluate(ctx, tokens, j.now)
+	if ruleErrs := (*policy.RuleErrors)(nil); errors.As(err, &ruleErrs) { // failing rules are errors; the others judged
+		for _, p := range ruleErrs.Problems {
+			j.fail("%v", p)
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
+	"github.com/open-policy-agent/opa/v1/topdown"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
@@ -107,14 +109,16 @@ func New(ctx context.Context, opts Options) (*Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
-	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
+	caps := sandboxCapabilities()
+	compiler := ast.NewCompiler().WithEnablePrintStatements(false).WithCapabilities(caps)
 	compiler.Compile(modules)
 	if compiler.Failed() {
-		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+		return nil, fmt.Errorf("compile policies: %w", explainCompileErrors(compiler.Errors))
 	}
 	q, err := rego.New(
 		rego.Query(findingsQuery),
 		rego.Compiler(compiler),
+		rego.Capabilities(caps),
 		rego.Store(store),
 	).PrepareForEval(ctx)
 	if err != nil {
@@ -229,6 +233,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, tokens []facts.Token, now time
 	}
 	next := make(chan int)
 	errs := make([]error, workers)
+	problems := make([]ruleProblems, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -238,7 +243,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, tokens []facts.Token, now time
 				if errs[w] != nil {
 					continue
 				}
-				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now, nowText)
+				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now, nowText, &problems[w])
 			}
 		}(w)
 	}
@@ -262,17 +267,32 @@ feed:
 	for _, fs := range perToken {
 		out = append(out, fs...)
 	}
-	return out, nil
+	var all ruleProblems
+	for i := range problems {
+		all.merge(&problems[i])
+	}
+	// A *RuleErrors beside the findings: the failing rules are input errors, the rest judged.
+	return out, all.err()
 }
 
-func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string) ([]finding.Finding, error) {
+func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string, problems *ruleProblems) ([]finding.Finding, error) {
 	input, err := e.input(t, now, nowText)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", t.ID, err)
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	var builtinErrs []topdown.Error
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalBuiltinErrorList(&builtinErrs))
 	if err != nil {
 		return nil, fmt.Errorf("evaluate token %s: %w", t.ID, err)
+	}
+	// A builtin that errors leaves its expression undefined: the rule may have missed a finding, so
+	// the error is the rule's, reported, and its findings for this token are not trusted.
+	failed := map[string]bool{}
+	for _, be := range builtinErrs {
+		if r, line, ok := e.builtinErrorRule(be); ok {
+			problems.add(r, line, t.ID, "builtin error: "+be.Message)
+			failed[r.ID] = true
+		}
 	}
 	var out []finding.Finding
 	for _, r := range rs {
@@ -281,11 +301,16 @@ func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Ti
 			for _, item := range set {
 				f, err := e.finding(item, t)
 				if err != nil {
-					return nil, err
+					problems.add(e.byID[f.Rule], 0, t.ID, err.Error())
+					failed[f.Rule] = true
+					continue
 				}
 				out = append(out, f)
 			}
 		}
+	}
+	if len(failed) > 0 {
+		out = slices.DeleteFunc(out, func(f finding.Finding) bool { return failed[f.Rule] })
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -316,7 +341,7 @@ func (e *Evaluator) finding(item any, t *facts.Token) (finding.Finding, error) {
 		f.FixURL, _ = body["fix_url"].(string)
 		if sev, ok := body["severity"].(string); ok {
 			if !finding.Severity(sev).Valid() {
-				return f, fmt.Errorf("%s: rule %s returned severity %q, not one of %s", rule.File, ruleID, sev, finding.SeverityNames())
+				return f, fmt.Errorf("returned severity %q, not one of %s", sev, finding.SeverityNames())
 			}
 			f.Severity = finding.Severity(sev)
 		}
@@ -324,7 +349,7 @@ func (e *Evaluator) finding(item any, t *facts.Token) (finding.Finding, error) {
 		f.Message = body
 	}
 	if f.Message == "" {
-		return f, fmt.Errorf("%s: rule %s returned a finding without msg", rule.File, ruleID)
+		return f, errors.New("returned a finding without msg")
 	}
 	if t.Source.File != "" {
 		f.Location = &finding.Location{File: filepath.ToSlash(t.Source.File), Line: t.Source.Line}
