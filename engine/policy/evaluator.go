@@ -41,6 +41,9 @@ type Evaluator struct {
 	rules    []Rule
 	byID     map[string]Rule
 	query    rego.PreparedEvalQuery
+	compiler *ast.Compiler
+	store    storage.Store
+	caps     *ast.Capabilities
 	catalog  *facts.Catalog
 	config   Config
 	replDays int
@@ -124,7 +127,7 @@ func New(ctx context.Context, opts Options) (*Evaluator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare policy query: %w", err)
 	}
-	e.query = q
+	e.query, e.compiler, e.store, e.caps = q, compiler, store, caps
 	return e, nil
 }
 
@@ -234,6 +237,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, tokens []facts.Token, now time
 	next := make(chan int)
 	errs := make([]error, workers)
 	problems := make([]ruleProblems, workers)
+	judged := make([]bool, len(tokens))
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -244,6 +248,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, tokens []facts.Token, now time
 					continue
 				}
 				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now, nowText, &problems[w])
+				judged[i] = errs[w] == nil
 			}
 		}(w)
 	}
@@ -258,6 +263,9 @@ feed:
 	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, e.timedOut(tokens, judged, err)
+		}
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -1,15 +1,19 @@
 package policy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/open-policy-agent/opa/v1/ast"
+	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/topdown"
 
+	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/fsguard"
 )
@@ -165,4 +169,49 @@ func (e *Evaluator) builtinErrorRule(err topdown.Error) (Rule, int, bool) {
 // readPolicyFile reads a --policy file: a regular file of at most fsguard.MaxPolicyBytes.
 func readPolicyFile(path string) ([]byte, error) {
 	return fsguard.ReadRegular(path, fsguard.MaxPolicyBytes, "--policy")
+}
+
+// RuleProbeTime is how long each rule gets, when a run's deadline has passed, to show that it is
+// not the one that kept evaluation from finishing.
+const RuleProbeTime = 500 * time.Millisecond
+
+// timedOut explains a run whose deadline passed during evaluation: it finds a token that was not
+// judged and evaluates each enabled rule on it alone for RuleProbeTime, naming the rules that do not
+// finish, with their files and lines.
+func (e *Evaluator) timedOut(tokens []facts.Token, judged []bool, cause error) error {
+	var tok *facts.Token
+	for i := range tokens {
+		if !judged[i] {
+			tok = &tokens[i]
+			break
+		}
+	}
+	if tok == nil {
+		return fmt.Errorf("evaluation timed out: %w", cause)
+	}
+	now := time.Now()
+	input, err := e.input(tok, now, now.UTC().Format(time.RFC3339))
+	if err != nil {
+		return fmt.Errorf("evaluation timed out judging token %s: %w", tok.ID, cause)
+	}
+	var slow []string
+	for _, r := range e.rules {
+		if e.disabled[r.ID] || r.path == nil {
+			continue
+		}
+		for _, level := range r.levels {
+			ctx, cancel := context.WithTimeout(context.Background(), RuleProbeTime)
+			_, err := rego.New(rego.Query(r.path.String()+"."+string(level)), rego.Compiler(e.compiler), rego.Store(e.store),
+				rego.Capabilities(e.caps), rego.ParsedInput(input)).Eval(ctx)
+			cancel()
+			if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				slow = append(slow, fmt.Sprintf("%s (%s:%d)", r.ID, r.File, r.line))
+				break
+			}
+		}
+	}
+	if len(slow) == 0 {
+		return fmt.Errorf("evaluation timed out judging token %s (no single rule is slow on it; raise --timeout): %w", tok.ID, cause)
+	}
+	return fmt.Errorf("evaluation timed out judging token %s: rule %s did not finish: %w", tok.ID, strings.Join(slow, ", rule "), cause)
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
 )
@@ -124,5 +125,22 @@ func TestBuiltinErrorInARuleIsThatRulesErrorOthersStillJudge(t *testing.T) {
 	}
 	if len(fs) == 0 {
 		t.Error("the other rules' findings were dropped")
+	}
+}
+
+func TestExpensiveRuleEndsWithTheRuleNamedNotAHang(t *testing.T) {
+	e, err := engineWith(t, map[string]string{"slow.rego": userRule("slow", "deny contains f if {\n\tsome i in numbers.range(1, 1000000000)\n\ti < 0\n\tf := \"never\"\n}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = e.Evaluate(ctx, []facts.Token{{ID: "t", Type: facts.TypeClassic, Scopes: []string{"repo"}}}, testNow)
+	if err == nil || !strings.Contains(err.Error(), "rule slow (") || !strings.Contains(err.Error(), "slow.rego:7") {
+		t.Errorf("err = %v, want a timeout naming rule slow and its file", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %v", d)
 	}
 }
