@@ -116,7 +116,7 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 		}
 	}
 	cfg := j.loadConfig()
-	eopts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
+	eopts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat, Now: j.now}
 	e, err := policy.New(ctx, eopts)
 	if err != nil && (len(opts.PolicyDirs) > 0 || len(opts.DataFiles) > 0) {
 		j.fail("%v; judging with the built-in rules only", err)
@@ -128,6 +128,9 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 	}
 	for _, id := range e.UnknownDisabled() {
 		j.fail("--disable %s: no such rule (tokencheck policy list shows them)", id)
+	}
+	for _, p := range e.ConfigProblems() {
+		j.fail("%v", p)
 	}
 	j.engine = e
 	return j, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -20,7 +19,6 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"github.com/open-policy-agent/opa/v1/topdown"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
@@ -33,6 +31,9 @@ type Options struct {
 	DataFiles  []string // extra JSON/YAML data for user rules, merged at the root of data
 	Disable    []string // rule ids turned off, besides Config.Disable
 	Catalog    *facts.Catalog
+	// Now is the run's clock, for checks of the configuration such as how far ahead a waiver may
+	// expire; zero means the wall clock.
+	Now time.Time
 }
 
 // Evaluator judges tokens with compiled rules. Build it once per run; Evaluate is safe for
@@ -50,7 +51,13 @@ type Evaluator struct {
 
 	unknownDisabled []string
 	disabled        map[string]bool
+	configProblems  []finding.Problem
 }
+
+// ConfigProblems are input errors in the configuration found once the rules are known: a waiver
+// whose rule does not exist, a waiver that expires too far ahead. Those waivers are dropped; the
+// run reports each problem (exit 2) and judges on.
+func (e *Evaluator) ConfigProblems() []finding.Problem { return e.configProblems }
 
 // UnknownDisabled lists the rule ids asked to be disabled that no loaded rule has.
 func (e *Evaluator) UnknownDisabled() []string { return e.unknownDisabled }
@@ -106,6 +113,7 @@ func New(ctx context.Context, opts Options) (*Evaluator, error) {
 		disabled[id] = true
 	}
 	e.disabled = disabled
+	e.configProblems, e.config.Waivers = checkWaivers(opts.Config, e.byID, opts.Now)
 	modules["tokencheck/main.rego"] = mainModule(e.rules, disabled)
 
 	store, err := buildStore(opts)
@@ -164,15 +172,10 @@ func buildStore(opts Options) (storage.Store, error) {
 	catalog.(map[string]any)["scope_closure"] = normalize(closure)
 	root := map[string]any{}
 	for _, f := range opts.DataFiles {
-		raw, err := os.ReadFile(f)
+		doc, err := readDataFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("--data: %w", err)
+			return nil, err
 		}
-		var doc map[string]any
-		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			return nil, fmt.Errorf("--data %s: %w", f, err)
-		}
-		doc = normalize(doc).(map[string]any)
 		for k, v := range doc {
 			if k == "tokencheck" {
 				return nil, fmt.Errorf("--data %s: the top-level key tokencheck is reserved", f)
