@@ -458,10 +458,14 @@ func duplicateJSONKeys(file string, raw []byte) error {
 
 // TemplateLinks turns each template link in a text file into the facts of the token it would create.
 func TemplateLinks(file string, raw []byte, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
-	var tokens []facts.Token
+	links := FindTemplateLinks(raw)
+	if len(links) == 0 {
+		return nil, nil
+	}
+	tokens := make([]facts.Token, 0, len(links)) // sized once: a token is large, regrowing copies them all
 	var errs []error
 	perLine := map[int]int{}
-	for _, found := range FindTemplateLinks(raw) {
+	for _, found := range links {
 		link, problems := ParseTemplateLink(found.URL, cat)
 		for _, p := range problems {
 			errs = append(errs, inputErr(file, found.Line, "%s", p))
