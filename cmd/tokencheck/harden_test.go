@@ -139,3 +139,38 @@ func TestFarFutureAndAncientTimesAreLifetimeTooLongNotExpired(t *testing.T) {
 		t.Errorf("%d lifetime-too-long findings, want 3:\n%s", n, r.stdout)
 	}
 }
+
+// TestTemplateLinkParameterCannotForgeAWorkflowCommand reproduces issue 11 §1 end to end: a link
+// parameter x%0A::error%20file%3DREADME.md… in a Markdown file, and ANSI and HTML in others, must
+// not start a line of its own in any format or on stderr.
+func TestTemplateLinkParameterCannotForgeAWorkflowCommand(t *testing.T) {
+	dir := t.TempDir()
+	docs := map[string]string{
+		"forge.md": "https://github.com/settings/personal-access-tokens/new?x%0A::error%20file%3DREADME.md,line%3D1::ALL%20CLEAR=write&name=a%0D%0A::warning::b\n",
+		"ansi.md":  "https://github.com/settings/personal-access-tokens/new?name=%1B%5B2J%1B%5BHALL%20CLEAR%1B%5D0%3Bpwned%07&contents=read\n",
+		"html.md":  "https://github.com/settings/personal-access-tokens/new?%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E=write&name=%3Cscript%3Ealert(1)%3C/script%3E\n",
+		"inv.yaml": "tokens:\n  - id: \"x\\n::error file=README.md,line=1::ALL CLEAR\"\n    template_link: \"https://github.com/settings/personal-access-tokens/new?expires_in=999999&contents=read\"\n",
+	}
+	for name, body := range docs {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, format := range []string{"text", "json", "sarif", "junit", "github", "markdown"} {
+		r := tokencheck(t, nil, "check", "--now", fixedNow, "--format", format, dir)
+		for where, out := range map[string]string{"stdout": r.stdout, "stderr": r.stderr} {
+			for _, line := range strings.Split(out, "\n") {
+				trimmed := strings.TrimSpace(line)
+				if strings.HasPrefix(trimmed, "::error file=README.md") || strings.HasPrefix(trimmed, "::warning::b") {
+					t.Errorf("%s %s: forged workflow command %q", format, where, line)
+				}
+			}
+			if strings.Contains(out, "\x1b") {
+				t.Errorf("%s %s: raw escape in output", format, where)
+			}
+			if format == "markdown" && (strings.Contains(out, "<img") || strings.Contains(out, "<script")) {
+				t.Errorf("markdown %s: raw HTML from a link parameter", where)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tokencheck/tokencheck/engine/policy"
+	"github.com/tokencheck/tokencheck/engine/safe"
 	"os"
 	"path/filepath"
 	"slices"
@@ -246,7 +247,7 @@ func (j *judge) write(r *report.Report) error {
 	if !toStdout || !textLike(j.outputs) {
 		// Nobody reads errors in a file or in machine output on stdout: say them on stderr too.
 		for _, e := range r.Errors {
-			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", e)
+			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", safe.Text(e)) // data in errors cannot start a line
 		}
 	}
 	return nil
