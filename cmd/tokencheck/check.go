@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/safe"
 	"github.com/tokencheck/tokencheck/engine/source"
 )
 
@@ -39,5 +42,8 @@ func checkRun(cmd *cobra.Command, opts *checkOptions, io streams) error {
 	res := source.Stream(ctx, opts.Paths, j.catalog, j.now, 0, func(batch []facts.Token) error {
 		return j.add(ctx, batch)
 	})
+	for _, n := range res.Notices { // inputs found but not read: never silent (lead: show them in reports)
+		fmt.Fprintf(io.Err, "tokencheck: notice: %s\n", safe.Text(n.Error()))
+	}
 	return j.conclude(res.Errors, nil)
 }

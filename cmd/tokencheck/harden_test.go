@@ -174,3 +174,23 @@ func TestTemplateLinkParameterCannotForgeAWorkflowCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestSkippedInputsAreReportedNotSilent: a binary file and a symlink found by walking are notices
+// on stderr; named on the command line they are errors (exit 2).
+func TestSkippedInputsAreReportedNotSilent(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "blob.bin"), []byte("\x00\x01binary"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/hostname", filepath.Join(dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	r := tokencheck(t, nil, "check", "--now", fixedNow, dir)
+	if r.code != exitOK || !strings.Contains(r.stderr, "blob.bin: is a binary file") || !strings.Contains(r.stderr, "link.yaml: is a symbolic link") {
+		t.Errorf("walked: exit %d, stderr %q", r.code, r.stderr)
+	}
+	r = tokencheck(t, nil, "check", "--now", fixedNow, filepath.Join(dir, "link.yaml"))
+	if r.code != exitError {
+		t.Errorf("named symlink: exit %d, want %d", r.code, exitError)
+	}
+}
