@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/tokencheck/tokencheck/engine/finding"
-	"os"
+	"github.com/tokencheck/tokencheck/engine/fsguard"
 )
 
 // Baseline is the set of findings an earlier run reported, keyed by rule and token id: never by
@@ -15,9 +15,9 @@ func baselineKey(rule, token string) string { return rule + "\x00" + token }
 
 // LoadBaseline reads the findings of a JSON report (tokencheck --format json, or --write-baseline).
 func LoadBaseline(file string) (Baseline, error) {
-	raw, err := os.ReadFile(file)
+	raw, err := fsguard.ReadRegular(file, fsguard.MaxBaselineBytes, "--baseline")
 	if err != nil {
-		return nil, fmt.Errorf("--baseline: %w", err)
+		return nil, err
 	}
 	var doc struct {
 		Findings *[]struct {

@@ -15,8 +15,10 @@ import (
 
 // Limits for the files a run reads (documented in the README).
 const (
-	// MaxConfigBytes caps .tokencheck.yaml, --config and --baseline files.
+	// MaxConfigBytes caps .tokencheck.yaml and --config files.
 	MaxConfigBytes = 4 << 20
+	// MaxBaselineBytes caps a --baseline report (a JSON report of a large audit).
+	MaxBaselineBytes = 256 << 20
 	// MaxDataBytes caps each --data file.
 	MaxDataBytes = 16 << 20
 	// MaxPolicyBytes caps each --policy .rego file.
