@@ -34,8 +34,12 @@ bench:
 	QUICK=$(QUICK) $(GO) run ./bench/compare
 
 fuzz:
-	$(GO) test ./engine/collect -run '^$$' -fuzz FuzzParseTemplateLink -fuzztime 30s
-	$(GO) test ./engine/collect -run '^$$' -fuzz FuzzInventory -fuzztime 30s
+	$(GO) test ./engine/source -run '^$$' -fuzz FuzzParseTemplateLink -fuzztime 30s
+	$(GO) test ./engine/source -run '^$$' -fuzz FuzzInventory -fuzztime 30s
+	$(GO) test ./engine/source -run '^$$' -fuzz FuzzFileTokens -fuzztime 30s
+	$(GO) test ./engine/safe -run '^$$' -fuzz FuzzText -fuzztime 30s
+	$(GO) test ./engine/safe -run '^$$' -fuzz FuzzJSON -fuzztime 30s
+	$(GO) test ./engine/report -run '^$$' -fuzz FuzzWriters -fuzztime 30s
 
 clean:
 	rm -rf bin

@@ -205,3 +205,42 @@ func TestBOMInventoryIsRead(t *testing.T) {
 		t.Errorf("tokens %v errors %s", got, errText(res.Errors))
 	}
 }
+
+// FuzzFileTokens feeds any bytes to the file reader under every structured name: no panic, every
+// token located, and no token value in any error or token fact after scrubbing.
+func FuzzFileTokens(f *testing.F) {
+	classic := "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"
+	for _, seed := range []string{
+		"tokens:\n  - {id: " + classic + ", type: classic}\ntokens: []\n",
+		`{"tokens":[{"id":"a","type":"classic"},]}`,
+		"\ufefftokens:\n  - id: a\n---\ntokens: [x]\n",
+		`{"schema": "tokencheck.facts/v1", "tokens": [{"id": "` + classic + `"}], "tokens": []}`,
+		"tоkens: []\n",
+		"name: [" + classic + "\n",
+	} {
+		f.Add(seed)
+	}
+	cat := catalog(f)
+	f.Fuzz(func(t *testing.T, src string) {
+		for _, name := range []string{"fuzz.yaml", "fuzz.json", "fuzz.md"} {
+			tokens, errs, _ := fileTokens(name, []byte(src), true, cat, now)
+			tokens, errs = scrub(tokens, errs)
+			for _, tok := range tokens {
+				if tok.ID == "" || tok.Source.File == "" {
+					t.Errorf("token without id or location: %+v", tok)
+				}
+				if tok.ExpiresAt != nil && (tok.ExpiresAt.After(facts.MaxTime) || tok.ExpiresAt.Before(facts.MinTime)) {
+					t.Errorf("unclamped expiry %v", tok.ExpiresAt)
+				}
+				if facts.Redact(tok.ID) != tok.ID || facts.Redact(tok.Name) != tok.Name {
+					t.Errorf("token value in token facts: %+v", tok)
+				}
+			}
+			for _, err := range errs {
+				if facts.Redact(err.Error()) != err.Error() {
+					t.Errorf("token value in error %q", err)
+				}
+			}
+		}
+	})
+}
