@@ -194,3 +194,45 @@ func TestSkippedInputsAreReportedNotSilent(t *testing.T) {
 		t.Errorf("named symlink: exit %d, want %d", r.code, exitError)
 	}
 }
+
+// TestHostileConfigurationIsAnInputErrorAndTheReportIsStillWritten covers issue 11 §4-§5: each
+// hostile setting, data file or policy is exit 2 with file and line, and the tokens are still judged.
+func TestHostileConfigurationIsAnInputErrorAndTheReportIsStillWritten(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	inv := write("inv/tokens.yaml", "tokens:\n  - {id: admin, type: classic, scopes: [delete_repo]}\n")
+	cases := map[string][]string{
+		"inf setting":         {"--config", write("inf.yaml", "max_lifetime_days: .inf\n")},
+		"nan setting":         {"--config", write("nan.yaml", "stale_after_days: .nan\n")},
+		"bad severity":        {"--config", write("sev.yaml", "dangerous_scopes:\n  repo: apocalyptic\n")},
+		"unknown waiver rule": {"--config", write("waiver.yaml", "waivers:\n  - {rule: dangerous-scpoe, token: admin, reason: r, owner: o, expires: 2027-01-01}\n")},
+		"empty data":          {"--data", write("empty.yaml", "")},
+		"config package":      {"--policy", write("pol/config.rego", "package tokencheck.config\n\nmax_lifetime_days := 100000\n")},
+		"network builtin": {"--policy", write("net/x.rego", "# METADATA\n# title: x\n# custom:\n#   id: exfil\n#   severity: high\n#   remediation: x\n"+
+			"package tokencheck.rules.exfil\n\ndeny contains f if {\n\tr := http.send({\"method\": \"GET\", \"url\": \"http://169.254.169.254/\"})\n\tf := sprintf(\"%v\", [r])\n}\n")},
+	}
+	for name, flags := range cases {
+		t.Run(name, func(t *testing.T) {
+			args := append([]string{"check", "--now", fixedNow, "--format", "text"}, flags...)
+			r := tokencheck(t, nil, append(args, inv)...)
+			if r.code != exitError {
+				t.Errorf("exit %d, want %d\n%s%s", r.code, exitError, r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "dangerous-scope") {
+				t.Errorf("the token was not judged:\n%s%s", r.stdout, r.stderr)
+			}
+			if !strings.Contains(r.stdout+r.stderr, filepath.Base(flags[1])) {
+				t.Errorf("the error does not name %s:\n%s%s", flags[1], r.stdout, r.stderr)
+			}
+		})
+	}
+}
