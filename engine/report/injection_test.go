@@ -46,6 +46,7 @@ var outputAttacks = []string{
 	"evil\u202etxt.exe\u2028::warning::sep",
 	"\u0085::notice::nel",
 	"##[error]old form",
+	"mid-line ##[warning]old form",
 	"::error::at start",
 	"token " + plantedToken,
 }
@@ -58,6 +59,9 @@ func checkOutput(t *testing.T, format, out string) {
 	for i, line := range strings.Split(out, "\n") {
 		if safe.IsCommand(line) && !(format == "github" && ownCommand(line)) {
 			t.Errorf("%s line %d starts a workflow command: %q", format, i+1, line)
+		}
+		if strings.Contains(line, "##[") {
+			t.Errorf("%s line %d holds the ##[ command form: %q", format, i+1, line)
 		}
 	}
 	for _, bad := range []string{"\x1b", "\u202e", "\u2028", "\u0085", "\r", plantedToken} {

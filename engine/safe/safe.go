@@ -37,6 +37,9 @@ func dangerous(r rune) bool {
 // break, so a value cannot start a line of its own.
 func Text(s string) string {
 	s = facts.Redact(s)
+	if strings.Contains(s, "##[") { // the runner's older command form is read anywhere in a line
+		s = strings.ReplaceAll(s, "##[", `##\[`)
+	}
 	if clean(s) {
 		return s
 	}
@@ -156,12 +159,14 @@ func neutraliseLine(line string) string {
 }
 
 // Commands returns out with every line that would start a workflow command prefixed with a
-// backslash. Every format but github passes its whole output through it; the github writer
-// builds its own commands and passes only data through Text.
+// backslash, and the older "##[" form broken anywhere ("##\["). Every format but github and json
+// passes its whole output through it; the github writer builds its own commands and passes only
+// data through Text.
 func Commands(out []byte) []byte {
 	if !bytes.Contains(out, []byte("::")) && !bytes.Contains(out, []byte("##[")) {
 		return out
 	}
+	out = bytes.ReplaceAll(out, []byte("##["), []byte(`##\[`))
 	var b bytes.Buffer
 	b.Grow(len(out) + 16)
 	for len(out) > 0 {
@@ -184,9 +189,12 @@ func Commands(out []byte) []byte {
 // escapes (encoding/json already escapes C0 and U+2028/U+2029), and token values are redacted.
 // Those characters can only stand inside JSON strings, so the result is valid JSON.
 func JSON(out []byte) []byte {
-	out = []byte(facts.Redact(string(out)))
+	out = facts.RedactBytes(out)
+	// "##[" can only stand in a JSON string: \u005b keeps the data and breaks the runner's older
+	// command form, which is read anywhere in a line.
+	out = bytes.ReplaceAll(out, []byte("##["), []byte(`##\u005b`))
 	if allSafeRunesJSON(out) {
-		return out
+		return Commands(out)
 	}
 	var b bytes.Buffer
 	b.Grow(len(out) + 16)
@@ -205,7 +213,7 @@ func JSON(out []byte) []byte {
 func allSafeRunesJSON(out []byte) bool {
 	for i := 0; i < len(out); {
 		c := out[i]
-		if c < 0x7f && c != 0x7f {
+		if c < 0x7f {
 			i++
 			continue
 		}

@@ -56,17 +56,18 @@ func TestTextMakesControlsVisibleAndNeverBreaksALine(t *testing.T) {
 		checkTextInvariants(t, in, Text(in))
 	}
 	for in, want := range map[string]string{
-		"a\nb":        `a\nb`,
-		"\x1b[31m":    `\x1b[31m`,
-		"x\u202ey":    `x\u202ey`,
-		"p\u2028q":    `p\u2028q`,
-		"\u009b":      `\u009b`,
-		"\x9b":        `\x9b`,
-		"ok: é 日本":    "ok: é 日本",
-		"bad\xff":     `bad\xff`,
-		validClassic:  "<redacted classic token …" + validClassic[len(validClassic)-4:] + ">",
-		"tab\there":   `tab\there`,
-		"plain ascii": "plain ascii",
+		"a\nb":         `a\nb`,
+		"\x1b[31m":     `\x1b[31m`,
+		"x\u202ey":     `x\u202ey`,
+		"p\u2028q":     `p\u2028q`,
+		"\u009b":       `\u009b`,
+		"\x9b":         `\x9b`,
+		"ok: é 日本":     "ok: é 日本",
+		"bad\xff":      `bad\xff`,
+		validClassic:   "<redacted classic token …" + validClassic[len(validClassic)-4:] + ">",
+		"tab\there":    `tab\there`,
+		"x ##[error]y": `x ##\[error]y`,
+		"plain ascii":  "plain ascii",
 	} {
 		if got := Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)
@@ -158,9 +159,12 @@ func FuzzText(f *testing.F) {
 			}
 		}
 		for _, line := range strings.Split(string(Commands([]byte(in))), "\n") {
-			if IsCommand(line) {
+			if IsCommand(line) || strings.Contains(line, "##[") {
 				t.Errorf("Commands(%q) has a command line %q", in, line)
 			}
+		}
+		if strings.Contains(out, "##[") {
+			t.Errorf("Text(%q) = %q keeps the ##[ command form", in, out)
 		}
 	})
 }
