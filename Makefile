@@ -51,6 +51,10 @@ fuzz:
 	$(GO) test ./engine/source -run '^$$' -fuzz FuzzParseTemplateLink -fuzztime 30s
 	$(GO) test ./engine/source -run '^$$' -fuzz FuzzInventory -fuzztime 30s
 	$(GO) test ./engine/facts -run '^$$' -fuzz FuzzCheckFormat -fuzztime 30s
+	$(GO) test ./engine/source -run '^$$' -fuzz FuzzFileTokens -fuzztime 30s
+	$(GO) test ./engine/safe -run '^$$' -fuzz FuzzText -fuzztime 30s
+	$(GO) test ./engine/safe -run '^$$' -fuzz FuzzJSON -fuzztime 30s
+	$(GO) test ./engine/report -run '^$$' -fuzz FuzzWriters -fuzztime 30s
 
 # What a release would ship: a -trimpath binary per platform in dist/ (tokencheck_OS_ARCH, .exe on
 # Windows) and SHA256SUMS over them (check with: cd dist && sha256sum -c SHA256SUMS).

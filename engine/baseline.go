@@ -3,10 +3,8 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
-
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/fsguard"
 )
 
 // Baseline is the set of findings an earlier run reported, keyed by what each is about: the rule,
@@ -17,27 +15,13 @@ type Baseline map[string]bool
 
 func baselineKey(f finding.Finding) string { return f.Rule + "\x00" + f.Token + "\x00" + f.Subject }
 
-// maxBaselineSize bounds the report read as a baseline (64 MiB).
-const maxBaselineSize = 64 << 20
-
 // LoadBaseline reads the findings of a JSON report (tokencheck --format json, or --write-baseline).
 // A report written before findings had subjects is refused, with how to rewrite it: read with
 // the new key it would let a token's new scopes pass as old ones.
 func LoadBaseline(file string) (Baseline, error) {
-	f, err := os.Open(file)
+	raw, err := fsguard.ReadRegular(file, fsguard.MaxBaselineBytes, "baseline")
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", file)
-	}
-	raw, err := io.ReadAll(io.LimitReader(f, maxBaselineSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(raw) > maxBaselineSize {
-		return nil, fmt.Errorf("%s: larger than %d MiB; not a baseline", file, maxBaselineSize>>20)
 	}
 	var doc struct {
 		Schema   string             `json:"schema"`

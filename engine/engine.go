@@ -5,6 +5,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -141,6 +142,7 @@ type judging struct {
 	opts     Options
 	res      *finding.Result
 	problems []finding.Problem
+	seen     map[string]bool // rule errors already said
 	err      error
 }
 
@@ -154,6 +156,21 @@ func (j *judging) judge(ctx context.Context, batch []facts.Token) error {
 		}
 	}
 	findings, err := j.opts.Policy.Evaluate(ctx, batch, j.opts.Now)
+	var ruleErrs *policy.RuleErrors
+	if errors.As(err, &ruleErrs) {
+		// A rule that fails (a builtin error, a bad severity) is that rule's input error, said
+		// once; every other rule's findings are kept.
+		for _, p := range ruleErrs.Problems {
+			if key := p.Error(); !j.seen[key] {
+				if j.seen == nil {
+					j.seen = map[string]bool{}
+				}
+				j.seen[key] = true
+				j.problems = append(j.problems, p)
+			}
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/policy"
 	"github.com/tokencheck/tokencheck/engine/report"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // judgeOptions are the flags every judging command (check, scan, audit) shares.
@@ -91,11 +92,14 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 			j.baseline = b
 		}
 	}
-	cfg := j.loadConfig()
+	cfg, cfgProblems := j.loadConfig()
 	if usage := j.problems; len(usage) > 0 {
 		return nil, j.usageError(usage)
 	}
-	popts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: j.opts.Disable, Catalog: cat}
+	// What is wrong inside the configuration file is input with a file and line, as an inventory's
+	// errors are: reported with everything else, the rest judged with the defaults.
+	j.problems = append(j.problems, cfgProblems...)
+	popts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: j.opts.Disable, Catalog: cat, Now: j.now}
 	p, err := policy.New(ctx, popts)
 	if err != nil && (len(opts.PolicyDirs) > 0 || len(opts.DataFiles) > 0) {
 		j.fail("%v; judging with the built-in rules only", err)
@@ -109,6 +113,7 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 	for _, id := range p.UnknownDisabled() {
 		unknown = append(unknown, finding.Problem{Kind: finding.Input, Message: fmt.Sprintf("--disable %s: no such rule (tokencheck policy list shows them)", id)})
 	}
+	j.problems = append(j.problems, p.ConfigProblems()...)
 	if len(unknown) > 0 {
 		return nil, j.usageError(unknown)
 	}
@@ -228,27 +233,39 @@ func sameFile(a, b string) bool {
 // with exit 2 before any input is read.
 func (j *judge) usageError(problems []finding.Problem) error {
 	for _, p := range problems {
-		fmt.Fprintf(j.io.Err, "tokencheck: %s\n", p.Error())
+		fmt.Fprintf(j.io.Err, "tokencheck: %s\n", safe.Text(p.Error()))
 	}
 	return exitCodeError{finding.ExitError}
 }
 
-func (j *judge) loadConfig() policy.Config {
+// loadConfig reads --config (or ./.tokencheck.yaml). A file that cannot be read at all is a bad
+// flag value (recorded for the early exit); the problems inside it are returned, to be reported.
+func (j *judge) loadConfig() (policy.Config, []finding.Problem) {
 	file := j.opts.ConfigFile
 	if file == "" {
 		if _, err := os.Stat(policy.DefaultConfigFile); err != nil {
 			cfg, _ := policy.DefaultConfig()
-			return cfg
+			return cfg, nil
 		}
 		file = policy.DefaultConfigFile
 	}
+	if fi, err := os.Stat(file); err != nil || !fi.Mode().IsRegular() {
+		msg := "not a regular file"
+		if err != nil {
+			msg = err.Error()
+		}
+		j.fail("--config: %s", msg)
+		cfg, _ := policy.DefaultConfig()
+		return cfg, nil
+	}
 	cfg, err := policy.LoadConfig(file)
+	var problems []finding.Problem
 	if err != nil {
 		for _, e := range unjoin(err) {
-			j.fail("%v", e)
+			problems = append(problems, finding.Problem{Kind: finding.Input, Message: e.Error()})
 		}
 	}
-	return cfg
+	return cfg, problems
 }
 
 // fail records a problem with the flags or the configuration; its message names the flag.
@@ -321,11 +338,16 @@ func (j *judge) write(r *report.Report) bool {
 			}
 		}
 	}
+	// Inputs found but not read are never silent: said on stderr whatever the format.
+	for _, p := range r.Notices() {
+		fmt.Fprintf(j.io.Err, "tokencheck: notice: %s\n", safe.Text(p.Error()))
+	}
 	if !toStdout || !textLike(j.outputs) {
 		// Nobody reads errors in a file or in machine output on stdout: say them on stderr too.
 		for _, p := range r.Errors() {
-			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", p.Error())
+			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", safe.Text(p.Error())) // data in errors cannot start a line
 		}
+
 	}
 	return failed
 }

@@ -352,8 +352,8 @@ waivers:
 
 	write("stale_after_days: soon\nmax_lifetime: 30\n")
 	r = tokencheck(t, nil, "check", "--now", fixedNow, "--config", cfg, "fixtures/inventory")
-	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, cfg+":1: setting stale_after_days: want a non-negative number") || !strings.Contains(r.stderr, cfg+":2: unknown setting \"max_lifetime\"") {
-		t.Errorf("bad settings must be reported with file and line before any work; exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if r.code != exitError || !strings.Contains(r.stdout, cfg+":1: setting stale_after_days: want a non-negative number") || !strings.Contains(r.stdout, cfg+":2: unknown setting \"max_lifetime\"") || !strings.Contains(r.stdout, "dangerous scope delete_repo") {
+		t.Errorf("bad settings must be reported with file and line, the tokens still judged; exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
 

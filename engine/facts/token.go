@@ -36,6 +36,8 @@ const (
 	SourceInventory               = "inventory"
 	SourceTemplateLink            = "template_link"
 	SourceFacts                   = "facts"
+	// SourceCommitted is a token value found written in a file: the value itself is the finding.
+	SourceCommitted = "committed_value"
 )
 
 // Approval is the state of a fine-grained token's access to an organisation.
@@ -169,14 +171,15 @@ func (t *Token) MarkKnown(fact string) {
 	t.Unknown = out
 }
 
-// ParseTime reads a date (2006-01-02, midnight UTC) or an RFC 3339 timestamp, as declarations write them.
+// ParseTime reads a date (2006-01-02, midnight UTC) or an RFC 3339 timestamp, as declarations write
+// them, saturated to [MinTime, MaxTime] (see ClampTime).
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
+		return ClampTime(t.UTC()), nil
 	}
 	if t, err := time.Parse("2006-01-02", s); err == nil {
-		return t, nil
+		return ClampTime(t), nil
 	}
 	return time.Time{}, fmt.Errorf("%q is neither a date (2006-01-02) nor an RFC 3339 time", s)
 }

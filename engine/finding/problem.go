@@ -12,6 +12,9 @@ const (
 	// Incomplete is a source that could not be read whole: its facts are partial, and the run must
 	// not pass as compliant (exit 3).
 	Incomplete ProblemKind = "incomplete"
+	// Notice is an input that was found but not read (a binary file, a symlink met while walking a
+	// directory): shown so that nothing is skipped silently, never failing the run.
+	Notice ProblemKind = "notice"
 )
 
 // Problem is one thing that went wrong in a run. The rest of the run goes on: what can be judged is

@@ -74,6 +74,9 @@ type Summary struct {
 // Errors are the run's input problems.
 func (r *Result) Errors() []Problem { return r.problems(Input) }
 
+// Notices are inputs found but not read (a binary file met while walking): said, never failing.
+func (r *Result) Notices() []Problem { return r.problems(Notice) }
+
 // Incomplete are the sources that could not be read whole.
 func (r *Result) Incomplete() []Problem { return r.problems(Incomplete) }
 

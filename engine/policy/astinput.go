@@ -30,7 +30,7 @@ func tokenTerm(t *facts.Token) *ast.Term {
 	}
 	when := func(k string, v *time.Time) {
 		if v != nil {
-			o.Insert(ast.InternedTerm(k), ast.StringTerm(v.Format(time.RFC3339Nano)))
+			o.Insert(ast.InternedTerm(k), ast.StringTerm(facts.ClampTime(*v).Format(time.RFC3339Nano)))
 		}
 	}
 	str("id", t.ID)

@@ -6,13 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/bundle"
@@ -104,7 +101,7 @@ func (e *Evaluator) judgingData() map[string]any {
 	waivers := []any{}
 	for _, w := range e.config.Waivers {
 		waivers = append(waivers, map[string]any{
-			"rule": w.Rule, "token": w.Token, "token_regex": GlobRegexp(w.Token),
+			"rule": w.Rule, "token": w.Token,
 			"reason": w.Reason, "owner": w.Owner, "expires": w.Expires.UTC().Format(time.RFC3339), "line": float64(w.Line),
 		})
 	}
@@ -171,85 +168,4 @@ func packageRoot(m *ast.Module) string {
 		return string(s)
 	}
 	return m.Package.Path[1].String()
-}
-
-// GlobRegexp translates a waiver's token pattern, as Waiver.Matches reads it (path.Match, or the
-// exact id when the pattern is malformed), into an anchored RE2 expression that matches the same
-// ids, so Rego's regex.match decides as the engine does.
-func GlobRegexp(pattern string) string {
-	if _, err := path.Match(pattern, ""); err != nil {
-		return "^" + regexp.QuoteMeta(pattern) + "$"
-	}
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(pattern); {
-		c := pattern[i]
-		switch c {
-		case '*':
-			b.WriteString(`[^/]*`)
-			i++
-		case '?':
-			b.WriteString(`[^/]`)
-			i++
-		case '\\':
-			r, n := utf8.DecodeRuneInString(pattern[i+1:])
-			b.WriteString(regexp.QuoteMeta(string(r)))
-			i += 1 + n
-		case '[':
-			n := globClass(&b, pattern[i+1:])
-			i += 1 + n
-		default:
-			r, n := utf8.DecodeRuneInString(pattern[i:])
-			b.WriteString(regexp.QuoteMeta(string(r)))
-			i += n
-		}
-	}
-	b.WriteString("$")
-	return b.String()
-}
-
-// globClass writes the character class that starts after '[' and returns how many bytes it took,
-// the closing ']' included. The pattern is known to be well formed.
-func globClass(b *strings.Builder, s string) int {
-	i := 0
-	negated := false
-	if i < len(s) && s[i] == '^' {
-		negated = true
-		i++
-	}
-	esc := func() rune {
-		if s[i] == '\\' {
-			i++
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		i += n
-		return r
-	}
-	var ranges []string
-	for nrange := 0; ; nrange++ {
-		if s[i] == ']' && nrange > 0 {
-			i++
-			break
-		}
-		lo := esc()
-		hi := lo
-		if s[i] == '-' {
-			i++
-			hi = esc()
-		}
-		if lo <= hi { // an inverted range matches nothing, as in path.Match
-			ranges = append(ranges, fmt.Sprintf(`\x{%x}-\x{%x}`, lo, hi))
-		}
-	}
-	switch {
-	case len(ranges) == 0 && negated:
-		b.WriteString(`[\x{0}-\x{10ffff}]`)
-	case len(ranges) == 0:
-		b.WriteString(`[^\x{0}-\x{10ffff}]`)
-	case negated:
-		b.WriteString(`[^` + strings.Join(ranges, "") + `]`)
-	default:
-		b.WriteString(`[` + strings.Join(ranges, "") + `]`)
-	}
-	return i
 }

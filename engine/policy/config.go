@@ -5,16 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path"
+	"math"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/gobwas/glob"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/fsguard"
 	"github.com/tokencheck/tokencheck/policies"
 )
 
@@ -38,16 +39,31 @@ type Waiver struct {
 	Owner   string    `json:"owner"`
 	Expires time.Time `json:"expires"`
 	Line    int       `json:"line"`
+	glob    *glob.Pattern
 }
 
-// Matches reports whether the waiver covers a finding of rule on token.
+// Matches reports whether the waiver covers a finding of rule on token. In Token, * matches any
+// run of characters, / included (token ids such as org:acme/pat:12 hold slashes), ? one character,
+// [abc] and {a,b} as usual.
 func (w Waiver) Matches(rule, token string) bool {
 	if w.Rule != rule {
 		return false
 	}
-	ok, err := path.Match(w.Token, token)
-	return err == nil && ok || w.Token == token
+	if w.Token == token {
+		return true
+	}
+	g := w.glob
+	if g == nil {
+		var err error
+		if g, err = glob.Compile(w.Token); err != nil {
+			return false
+		}
+	}
+	return g.Match(token)
 }
+
+// Limits on settings (documented in the README): day counts are whole numbers up to MaxSettingDays.
+const MaxSettingDays = 100000
 
 // DefaultConfig is the configuration with the embedded defaults only.
 func DefaultConfig() (Config, error) {
@@ -69,9 +85,9 @@ func LoadConfig(file string) (Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	raw, err := os.ReadFile(file)
+	raw, err := fsguard.ReadRegular(file, fsguard.MaxConfigBytes, "config")
 	if err != nil {
-		return cfg, fmt.Errorf("read config: %w", err)
+		return cfg, err
 	}
 	cfg.File = file
 	var doc yaml.Node
@@ -86,6 +102,9 @@ func LoadConfig(file string) (Config, error) {
 		return cfg, fmt.Errorf("%s:%d: config must be a mapping of settings", file, root.Line)
 	}
 	var errs []error
+	if err := duplicateKey(file, root); err != nil {
+		return cfg, err // which of two values was meant cannot be known
+	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i], root.Content[i+1]
 		switch key.Value {
@@ -103,15 +122,73 @@ func LoadConfig(file string) (Config, error) {
 				errs = append(errs, fmt.Errorf("%s:%d: unknown setting %q (known: %s)", file, key.Line, key.Value, knownKeys(cfg.Settings)))
 				continue
 			}
+			if val.Kind == yaml.MappingNode {
+				if err := duplicateKey(file, val); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
 			var v any
 			if err := val.Decode(&v); err != nil || !sameKind(def, v) {
 				errs = append(errs, fmt.Errorf("%s:%d: setting %s: want %s", file, val.Line, key.Value, kindName(def)))
+				continue
+			}
+			if err := checkSetting(file, key.Value, def, v, val); err != nil {
+				errs = append(errs, err)
 				continue
 			}
 			cfg.Settings[key.Value] = normalize(v)
 		}
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// duplicateKey refuses a mapping with a key given twice.
+func duplicateKey(file string, n *yaml.Node) error {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if first, dup := seen[k.Value]; dup {
+			return fmt.Errorf("%s:%d: key %q appears twice (first at line %d)", file, k.Line, k.Value, first)
+		}
+		seen[k.Value] = k.Line
+	}
+	return nil
+}
+
+// checkSetting holds a setting to what the rules can use: numbers finite, whole and at most
+// MaxSettingDays (not .inf, .nan or 1e300), list items of the default's item type, and
+// dangerous_scopes values severities, each error at its line.
+func checkSetting(file, key string, def, v any, node *yaml.Node) error {
+	switch n := v.(type) {
+	case float64:
+		if math.IsInf(n, 0) || math.IsNaN(n) || n != math.Trunc(n) || n > MaxSettingDays {
+			return fmt.Errorf("%s:%d: setting %s: %v is not a whole number from 0 to %d", file, node.Line, key, node.Value, MaxSettingDays)
+		}
+	case int:
+		if n > MaxSettingDays {
+			return fmt.Errorf("%s:%d: setting %s: %d is more than %d", file, node.Line, key, n, MaxSettingDays)
+		}
+	case []any:
+		for i, item := range n {
+			if _, ok := item.(string); !ok {
+				return fmt.Errorf("%s:%d: setting %s: item %d is not a string", file, node.Content[i].Line, key, i+1)
+			}
+		}
+	case map[string]any:
+		if err := duplicateKey(file, node); err != nil {
+			return err
+		}
+		if key == "dangerous_scopes" {
+			for i := 0; i+1 < len(node.Content); i += 2 {
+				k, val := node.Content[i], node.Content[i+1]
+				if val.Kind != yaml.ScalarNode || !finding.Severity(val.Value).Valid() {
+					return fmt.Errorf("%s:%d: setting dangerous_scopes: %s: %q is not a severity (%s)", file, val.Line, k.Value, val.Value, finding.SeverityNames())
+				}
+			}
+		}
+	}
+	return nil
 }
 
 func decodeWaivers(file string, node *yaml.Node) ([]Waiver, []error) {
@@ -126,6 +203,10 @@ func decodeWaivers(file string, node *yaml.Node) ([]Waiver, []error) {
 		}
 		if err := checkKeys(item, "rule", "token", "reason", "owner", "expires"); err != nil {
 			errs = append(errs, fmt.Errorf("%s:%w", file, err))
+			continue
+		}
+		if err := duplicateKey(file, item); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		if err := item.Decode(&w); err != nil {
@@ -148,7 +229,12 @@ func decodeWaivers(file string, node *yaml.Node) ([]Waiver, []error) {
 			errs = append(errs, fmt.Errorf("%s:%d: waiver expires: %w", file, item.Line, err))
 			continue
 		}
-		out = append(out, Waiver{Rule: w.Rule, Token: w.Token, Reason: w.Reason, Owner: w.Owner, Expires: exp, Line: item.Line})
+		g, err := glob.Compile(w.Token)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: waiver token %q is not a valid glob: %v", file, item.Line, w.Token, err))
+			continue
+		}
+		out = append(out, Waiver{Rule: w.Rule, Token: w.Token, Reason: w.Reason, Owner: w.Owner, Expires: exp, Line: item.Line, glob: g})
 	}
 	return out, errs
 }
@@ -196,7 +282,7 @@ func sameKind(def, v any) bool {
 		case int:
 			return n >= 0
 		case float64:
-			return n >= 0
+			return n >= 0 || math.IsNaN(n) // NaN is reported by checkSetting
 		}
 		return false
 	case []any:
@@ -241,4 +327,60 @@ func (c Config) UnusedWaivers(fs []finding.Finding) []Waiver {
 		}
 	}
 	return unused
+}
+
+// readDataFile reads a --data file: a regular file of at most fsguard.MaxDataBytes holding one
+// YAML or JSON mapping, keys not repeated. Errors name the file and, where known, the line.
+func readDataFile(file string) (map[string]any, error) {
+	raw, err := fsguard.ReadRegular(file, fsguard.MaxDataBytes, "--data")
+	if err != nil {
+		return nil, err
+	}
+	var node yaml.Node
+	if err := yaml.Unmarshal(raw, &node); err != nil {
+		return nil, fmt.Errorf("--data %s: %w", file, err)
+	}
+	if len(node.Content) == 0 {
+		return nil, fmt.Errorf("--data %s: empty file; want a mapping of data for rules", file)
+	}
+	root := node.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("--data %s:%d: want a mapping at the top", file, root.Line)
+	}
+	var doc map[string]any
+	if err := root.Decode(&doc); err != nil { // refuses repeated keys at every level
+		return nil, fmt.Errorf("--data %s: %w", file, err)
+	}
+	m, ok := normalize(doc).(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("--data %s:%d: want a mapping at the top", file, root.Line)
+	}
+	return m, nil
+}
+
+// checkWaivers keeps the waivers that name an existing rule and expire at most max_waiver_days
+// after now, and reports the others at their lines.
+func checkWaivers(cfg Config, rules map[string]Rule, now time.Time) ([]finding.Problem, []Waiver) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	maxDays := 366.0
+	if n, ok := cfg.Settings["max_waiver_days"].(float64); ok {
+		maxDays = n
+	}
+	limit := facts.AddDays(now, int64(maxDays))
+	var problems []finding.Problem
+	var kept []Waiver
+	for _, w := range cfg.Waivers {
+		if _, ok := rules[w.Rule]; !ok {
+			problems = append(problems, finding.InputError(cfg.File, w.Line, "waiver rule %q is not a rule (tokencheck policy list shows them); the waiver is ignored", w.Rule))
+			continue
+		}
+		if w.Expires.After(limit) {
+			problems = append(problems, finding.InputError(cfg.File, w.Line, "waiver expires %s, more than max_waiver_days (%v) ahead; the waiver is ignored", w.Expires.Format("2006-01-02"), maxDays))
+			continue
+		}
+		kept = append(kept, w)
+	}
+	return problems, kept
 }

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,7 +18,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/rego"
 	"github.com/open-policy-agent/opa/v1/storage"
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
-	"go.yaml.in/yaml/v3"
+	"github.com/open-policy-agent/opa/v1/topdown"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
@@ -31,6 +31,9 @@ type Options struct {
 	DataFiles  []string // extra JSON/YAML data for user rules, merged at the root of data
 	Disable    []string // rule ids turned off, besides Config.Disable
 	Catalog    *facts.Catalog
+	// Now is the run's clock, for checks of the configuration such as how far ahead a waiver may
+	// expire; zero means the wall clock.
+	Now time.Time
 }
 
 // Evaluator judges tokens with compiled rules. Build it once per run; Evaluate is safe for
@@ -39,13 +42,22 @@ type Evaluator struct {
 	rules    []Rule
 	byID     map[string]Rule
 	query    rego.PreparedEvalQuery
+	compiler *ast.Compiler
+	store    storage.Store
+	caps     *ast.Capabilities
 	catalog  *facts.Catalog
 	config   Config
 	replDays int
 
 	unknownDisabled []string
 	disabled        map[string]bool
+	configProblems  []finding.Problem
 }
+
+// ConfigProblems are input errors in the configuration found once the rules are known: a waiver
+// whose rule does not exist, a waiver that expires too far ahead. Those waivers are dropped; the
+// run reports each problem (exit 2) and judges on.
+func (e *Evaluator) ConfigProblems() []finding.Problem { return e.configProblems }
 
 // UnknownDisabled lists the rule ids asked to be disabled that no loaded rule has.
 func (e *Evaluator) UnknownDisabled() []string { return e.unknownDisabled }
@@ -101,31 +113,35 @@ func New(ctx context.Context, opts Options) (*Evaluator, error) {
 		disabled[id] = true
 	}
 	e.disabled = disabled
+	e.configProblems, e.config.Waivers = checkWaivers(opts.Config, e.byID, opts.Now)
 	modules["tokencheck/main.rego"] = mainModule(e.rules, disabled)
 
 	store, err := buildStore(opts)
 	if err != nil {
 		return nil, err
 	}
-	// Rules are type-checked against the policy input's schema: a rule on a field the input never
-	// has fails to compile at its line instead of silently never firing.
-	compiler, err := withInputSchema(ast.NewCompiler().WithEnablePrintStatements(false))
+	// Rules are type-checked against the policy input's schema (a rule on a field the input never
+	// has fails to compile at its line instead of silently never firing) and sandboxed (no network
+	// builtins).
+	caps := sandboxCapabilities()
+	compiler, err := withInputSchema(ast.NewCompiler().WithEnablePrintStatements(false).WithCapabilities(caps))
 	if err != nil {
 		return nil, err
 	}
 	compiler.Compile(modules)
 	if compiler.Failed() {
-		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)
+		return nil, fmt.Errorf("compile policies: %w", explainCompileErrors(compiler.Errors))
 	}
 	q, err := rego.New(
 		rego.Query(findingsQuery),
 		rego.Compiler(compiler),
+		rego.Capabilities(caps),
 		rego.Store(store),
 	).PrepareForEval(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("prepare policy query: %w", err)
 	}
-	e.query = q
+	e.query, e.compiler, e.store, e.caps = q, compiler, store, caps
 	return e, nil
 }
 
@@ -172,15 +188,10 @@ func buildStore(opts Options) (storage.Store, error) {
 func readDataFiles(files []string) (map[string]any, error) {
 	root := map[string]any{}
 	for _, f := range files {
-		raw, err := os.ReadFile(f)
+		doc, err := readDataFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("--data: %w", err)
+			return nil, err
 		}
-		var doc map[string]any
-		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			return nil, fmt.Errorf("--data %s: %w", f, err)
-		}
-		doc, _ = normalize(doc).(map[string]any)
 		for k, v := range doc {
 			if k == "tokencheck" {
 				return nil, fmt.Errorf("--data %s: the top-level key tokencheck is reserved", f)
@@ -243,6 +254,8 @@ func (e *Evaluator) Evaluate(ctx context.Context, tokens []facts.Token, now time
 	}
 	next := make(chan int)
 	errs := make([]error, workers)
+	problems := make([]ruleProblems, workers)
+	judged := make([]bool, len(tokens))
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -252,7 +265,8 @@ func (e *Evaluator) Evaluate(ctx context.Context, tokens []facts.Token, now time
 				if errs[w] != nil {
 					continue
 				}
-				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now, nowText)
+				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now, nowText, &problems[w])
+				judged[i] = errs[w] == nil
 			}
 		}(w)
 	}
@@ -267,6 +281,9 @@ feed:
 	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, e.timedOut(tokens, judged, err)
+		}
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -276,17 +293,32 @@ feed:
 	for _, fs := range perToken {
 		out = append(out, fs...)
 	}
-	return out, nil
+	var all ruleProblems
+	for i := range problems {
+		all.merge(&problems[i])
+	}
+	// A *RuleErrors beside the findings: the failing rules are input errors, the rest judged.
+	return out, all.err()
 }
 
-func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string) ([]finding.Finding, error) {
+func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string, problems *ruleProblems) ([]finding.Finding, error) {
 	input, err := e.input(t, now, nowText)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", t.ID, err)
 	}
-	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input))
+	var builtinErrs []topdown.Error
+	rs, err := e.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalBuiltinErrorList(&builtinErrs))
 	if err != nil {
 		return nil, fmt.Errorf("evaluate token %s: %w", t.ID, err)
+	}
+	// A builtin that errors leaves its expression undefined: the rule may have missed a finding, so
+	// the error is the rule's, reported, and its findings for this token are not trusted.
+	failed := map[string]bool{}
+	for _, be := range builtinErrs {
+		if r, line, ok := e.builtinErrorRule(be); ok {
+			problems.add(r, line, t.ID, "builtin error: "+be.Message)
+			failed[r.ID] = true
+		}
 	}
 	var out []finding.Finding
 	for _, r := range rs {
@@ -295,11 +327,16 @@ func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Ti
 			for _, item := range set {
 				f, err := e.finding(item, t)
 				if err != nil {
-					return nil, err
+					problems.add(e.byID[f.Rule], 0, t.ID, err.Error())
+					failed[f.Rule] = true
+					continue
 				}
 				out = append(out, f)
 			}
 		}
+	}
+	if len(failed) > 0 {
+		out = slices.DeleteFunc(out, func(f finding.Finding) bool { return failed[f.Rule] })
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -331,7 +368,7 @@ func (e *Evaluator) finding(item any, t *facts.Token) (finding.Finding, error) {
 		f.Subject, _ = body["subject"].(string)
 		if sev, ok := body["severity"].(string); ok {
 			if !finding.Severity(sev).Valid() {
-				return f, fmt.Errorf("%s: rule %s returned severity %q, not one of %s", rule.File, ruleID, sev, finding.SeverityNames())
+				return f, fmt.Errorf("returned severity %q, not one of %s", sev, finding.SeverityNames())
 			}
 			f.Severity = finding.Severity(sev)
 		}
@@ -339,7 +376,7 @@ func (e *Evaluator) finding(item any, t *facts.Token) (finding.Finding, error) {
 		f.Message = body
 	}
 	if f.Message == "" {
-		return f, fmt.Errorf("%s: rule %s returned a finding without msg", rule.File, ruleID)
+		return f, errors.New("returned a finding without msg")
 	}
 	if t.Source.File != "" {
 		f.Location = &finding.Location{File: filepath.ToSlash(t.Source.File), Line: t.Source.Line}
@@ -412,7 +449,7 @@ func (e *Evaluator) input(t *facts.Token, now time.Time, nowText string) (ast.Va
 		at   *time.Time
 	}{{"created_at", tok.CreatedAt}, {"expires_at", tok.ExpiresAt}, {"last_used_at", tok.LastUsedAt}} {
 		if f.at != nil {
-			ns.Insert(ast.InternedTerm(f.name), ast.NewTerm(ast.Number(strconv.FormatInt(f.at.UnixNano(), 10))))
+			ns.Insert(ast.InternedTerm(f.name), ast.NewTerm(ast.Number(strconv.FormatInt(facts.ClampTime(*f.at).UnixNano(), 10))))
 		}
 	}
 	derived := ast.NewObject(

@@ -54,9 +54,13 @@ func loadModules(dirs []string, withTests bool) (map[string]*ast.Module, map[str
 	if err != nil {
 		return nil, nil, err
 	}
+	builtinPkgs := map[string]bool{}
 	for i, name := range names {
 		modules[name] = parsed[i]
 		builtin[name] = true
+		if !isTestFile(name) {
+			builtinPkgs[parsed[i].Package.Path.String()] = true
+		}
 	}
 	for _, dir := range dirs {
 		files, err := regoFiles(dir, withTests)
@@ -64,15 +68,27 @@ func loadModules(dirs []string, withTests bool) (map[string]*ast.Module, map[str
 			return nil, nil, err
 		}
 		for _, f := range files {
-			src, err := os.ReadFile(f)
+			src, err := readPolicyFile(f)
 			if err != nil {
-				return nil, nil, fmt.Errorf("read policy: %w", err)
+				return nil, nil, err
 			}
 			m, err := parseModule(f, src)
 			if err != nil {
 				return nil, nil, err
 			}
-			modules[f] = m
+			if err := checkUserModule(f, m, builtinPkgs); err != nil {
+				return nil, nil, err
+			}
+			// User modules are keyed by absolute path, so no user file can take the name (and the
+			// place) of an embedded module such as policies/<id>/<id>.rego.
+			key, err := filepath.Abs(f)
+			if err != nil {
+				return nil, nil, fmt.Errorf("policy %s: %w", f, err)
+			}
+			if _, dup := modules[key]; dup {
+				continue // the same file reached through two --policy paths
+			}
+			modules[key] = m
 		}
 	}
 	return modules, builtin, nil

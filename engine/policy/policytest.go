@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/open-policy-agent/opa/v1/ast"
 	"github.com/open-policy-agent/opa/v1/tester"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
@@ -26,6 +27,7 @@ func RunPolicyTests(ctx context.Context, catalog *facts.Catalog, dirs []string) 
 		return nil, err
 	}
 	ch, err := tester.NewRunner().
+		SetCompiler(ast.NewCompiler().WithCapabilities(sandboxCapabilities()).WithEnablePrintStatements(true)).
 		SetStore(store).
 		SetModules(modules).
 		RaiseBuiltinErrors(true).

@@ -18,6 +18,7 @@ type Rule struct {
 	finding.Rule
 	path   ast.Ref
 	levels []finding.Level // deny and/or warn: the sets the package defines
+	line   int             // the package line in File
 }
 
 // ruleFromModule reads the rule a module defines; ok is false for modules outside tokencheck.rules
@@ -51,7 +52,7 @@ func ruleFromModule(m *ast.Module, builtin bool) (Rule, bool, error) {
 		Remediation: strings.TrimSpace(stringOf(ann.Custom["remediation"])),
 		File:        loc.File,
 		Builtin:     builtin,
-	}, path: path}
+	}, path: path, line: loc.Row}
 	for _, level := range []finding.Level{finding.Deny, finding.Warn} {
 		for _, rule := range m.Rules {
 			if ref := rule.Head.Ref(); len(ref) > 0 && ref[0].Value.Compare(ast.Var(string(level))) == 0 {

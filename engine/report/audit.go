@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // AuditSummary is what an organisation audit adds to a report: where the tokens came from, which
@@ -81,7 +82,7 @@ func (a *AuditSummary) CountFindings(fs []finding.Finding, owners map[string]str
 
 // writeText renders the audit summary for the text report.
 func (a *AuditSummary) writeText(w io.Writer) {
-	fmt.Fprintf(w, "Audit of %s: %d API page(s)\n", strings.Join(a.Orgs, ", "), a.APIPages)
+	fmt.Fprintf(w, "Audit of %s: %d API page(s)\n", safe.Text(strings.Join(a.Orgs, ", ")), a.APIPages)
 	fmt.Fprintf(w, "  tokens by source: %s\n", countList(a.TokensBySource))
 	if len(a.FindingsByRule) > 0 {
 		fmt.Fprintf(w, "  findings by rule: %s\n", countList(a.FindingsByRule))
@@ -89,7 +90,7 @@ func (a *AuditSummary) writeText(w io.Writer) {
 	if len(a.TopOwners) > 0 {
 		parts := make([]string, 0, len(a.TopOwners))
 		for _, o := range a.TopOwners {
-			parts = append(parts, fmt.Sprintf("%s %d (%d token(s))", o.Owner, o.Findings, o.Tokens))
+			parts = append(parts, fmt.Sprintf("%s %d (%d token(s))", safe.Text(o.Owner), o.Findings, o.Tokens))
 		}
 		fmt.Fprintf(w, "  top owners by findings: %s\n", strings.Join(parts, ", "))
 	}
@@ -102,9 +103,9 @@ func (a *AuditSummary) writeText(w io.Writer) {
 		for _, b := range p.Blocked {
 			name := ""
 			if b.Name != "" {
-				name = " (" + b.Name + ")"
+				name = " (" + safe.Text(b.Name) + ")"
 			}
-			fmt.Fprintf(w, "    %s%s [%s] owner %s: %s\n", b.Token, name, b.Type, orText(b.Owner, "unknown"), b.Reason)
+			fmt.Fprintf(w, "    %s%s [%s] owner %s: %s\n", safe.Text(b.Token), name, safe.Text(b.Type), safe.Text(orText(b.Owner, "unknown")), safe.Text(b.Reason))
 		}
 	}
 	fmt.Fprintln(w)
@@ -124,7 +125,7 @@ func countList(m map[string]int) string {
 	})
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		parts = append(parts, fmt.Sprintf("%s %d", safe.Text(k), m[k]))
 	}
 	if len(parts) == 0 {
 		return "none"

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // GitHub writes workflow commands, so findings annotate the pull request diff without code
@@ -25,53 +26,58 @@ func (GitHub) Write(w io.Writer, r *Report) error {
 		case f.Waived, f.Existing:
 			cmd = "notice"
 		}
-		msg := fmt.Sprintf("[%s] %s: %s", f.Severity, f.Token, f.Message)
+		msg := fmt.Sprintf("[%s] %s: %s", safe.Text(string(f.Severity)), safe.Text(f.Token), safe.Text(f.Message))
 		switch {
 		case f.Waived:
-			msg += " (waived: " + f.WaiverReason + ")"
+			msg += " (waived: " + safe.Text(f.WaiverReason) + ")"
 		case f.Existing:
 			msg += " (existing: in the baseline)"
 		}
 		if f.FixURL != "" {
-			msg += "\nFix: " + f.FixURL
+			msg += "\nFix: " + safe.Text(f.FixURL)
 		}
 		if f.Remediation != "" {
-			msg += "\n" + f.Remediation
+			msg += "\n" + safe.Text(f.Remediation)
 		}
 		writeCommand(bw, cmd, f.Location, f.Rule, msg)
 	}
 	for _, p := range r.Errors() {
 		if loc := p.Location(); loc != nil {
-			writeCommand(bw, "error", loc, "tokencheck input error", p.Message)
+			writeCommand(bw, "error", loc, "tokencheck input error", safe.Text(p.Message))
 		} else {
-			writeCommand(bw, "error", nil, "tokencheck input error", p.Error())
+			writeCommand(bw, "error", nil, "tokencheck input error", safe.Text(p.Error()))
 		}
 	}
+	for _, p := range r.Notices() {
+		writeCommand(bw, "notice", p.Location(), "tokencheck skipped", safe.Text(p.Error()))
+	}
 	for _, p := range r.Incomplete() {
-		writeCommand(bw, "error", p.Location(), "tokencheck incomplete", p.Where()+": "+p.Message)
+		writeCommand(bw, "error", p.Location(), "tokencheck incomplete", safe.Text(p.Where()+": "+p.Message))
 	}
 	for _, uw := range r.UnusedWaivers {
 		writeCommand(bw, "warning", uw.Location, "unused waiver",
-			fmt.Sprintf("waiver of %s on %s (owner %s) matched no finding; remove it", uw.Rule, uw.Token, uw.Owner))
+			fmt.Sprintf("waiver of %s on %s (owner %s) matched no finding; remove it", safe.Text(uw.Rule), safe.Text(uw.Token), safe.Text(uw.Owner)))
 	}
 	s := r.Summary
 	fmt.Fprintf(bw, "tokencheck: %d token(s), %d finding(s), %d at or above %s, %d waived, %d existing, %d error(s), %d incomplete: %s\n",
-		s.Tokens, s.Findings, s.Failing, r.FailOn, s.Waived, s.Existing, s.Errors, s.Incomplete, r.Verdict())
+		s.Tokens, s.Findings, s.Failing, safe.Text(string(r.FailOn)), s.Waived, s.Existing, s.Errors, s.Incomplete, r.Verdict())
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write GitHub annotations: %w", err)
 	}
 	return nil
 }
 
+// writeCommand writes one workflow command; msg may hold the writer's own line breaks, and is
+// otherwise already safe.Text. The title and file are made safe here.
 func writeCommand(w io.Writer, cmd string, loc *finding.Location, title, msg string) {
 	var props []string
 	if loc != nil && loc.File != "" {
-		props = append(props, "file="+escapeProperty(loc.File))
+		props = append(props, "file="+escapeProperty(safe.Text(loc.File)))
 		if loc.Line > 0 {
 			props = append(props, fmt.Sprintf("line=%d", loc.Line))
 		}
 	}
-	props = append(props, "title="+escapeProperty(title))
+	props = append(props, "title="+escapeProperty(safe.Text(title)))
 	fmt.Fprintf(w, "::%s %s::%s\n", cmd, strings.Join(props, ","), escapeData(msg))
 }
 

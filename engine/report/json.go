@@ -1,11 +1,13 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // JSON writes the whole report as one JSON document: findings, summary, errors and incomplete sources.
@@ -62,10 +64,15 @@ func (JSON) Write(w io.Writer, r *Report) error {
 	for _, p := range r.Incomplete() {
 		out.Incomplete = append(out.Incomplete, jsonIncomplete{Source: p.Where(), Reason: p.Message})
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("write JSON report: %w", err)
+	}
+	// safe.JSON escapes terminal controls as \uXXXX and redacts token values; the data decodes the same.
+	if _, err := w.Write(safe.JSON(buf.Bytes())); err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // JUnit writes JUnit XML for CI test reporters: one test suite per input (file, or source kind for
@@ -60,8 +62,10 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// Write implements Writer.
-func (JUnit) Write(w io.Writer, r *Report) error {
+// Write implements Writer. Values pass through safe.Text and no line of the XML can start a
+// workflow command.
+func (JUnit) Write(out io.Writer, r *Report) error {
+	var w bytes.Buffer
 	byCase := map[string][]finding.Finding{}
 	for _, f := range r.Findings {
 		k := f.Token + "\x00" + f.Rule
@@ -84,7 +88,7 @@ func (JUnit) Write(w io.Writer, r *Report) error {
 		name := suiteName(tok)
 		s := suites[name]
 		if s == nil {
-			s = &junitSuite{Name: name, Time: "0", Timestamp: r.Now}
+			s = &junitSuite{Name: safe.Text(name), Time: "0", Timestamp: r.Now}
 			suites[name] = s
 			order = append(order, name)
 		}
@@ -95,17 +99,17 @@ func (JUnit) Write(w io.Writer, r *Report) error {
 	if errs, inc := r.Errors(), r.Incomplete(); len(errs)+len(inc) > 0 {
 		s := &junitSuite{Name: "tokencheck", Time: "0", Timestamp: r.Now}
 		for _, p := range errs {
-			e := p.Error()
+			e := safe.Text(p.Error())
 			c := junitCase{Name: "input: " + firstLine(e), Classname: "tokencheck.errors", Time: "0",
 				Error: &junitProblem{Message: e, Type: "input-error", Body: e}}
 			if p.File != "" {
-				c.File, c.Line = p.File, p.Line
+				c.File, c.Line = safe.Text(p.File), p.Line
 			}
 			s.Cases = append(s.Cases, c)
 		}
 		for _, p := range inc {
-			msg := p.Where() + ": " + p.Message
-			s.Cases = append(s.Cases, junitCase{Name: "incomplete: " + p.Where(), Classname: "tokencheck.incomplete", Time: "0",
+			msg := safe.Text(p.Where() + ": " + p.Message)
+			s.Cases = append(s.Cases, junitCase{Name: "incomplete: " + safe.Text(p.Where()), Classname: "tokencheck.incomplete", Time: "0",
 				Error: &junitProblem{Message: msg, Type: "incomplete", Body: msg}})
 		}
 		suites[s.Name] = s
@@ -131,37 +135,38 @@ func (JUnit) Write(w io.Writer, r *Report) error {
 		doc.Skipped += s.Skipped
 		doc.Suites = append(doc.Suites, *s)
 	}
-	if _, err := io.WriteString(w, xml.Header); err != nil {
-		return fmt.Errorf("write JUnit report: %w", err)
-	}
-	enc := xml.NewEncoder(w)
+	w.WriteString(xml.Header)
+	enc := xml.NewEncoder(&w)
 	enc.Indent("", "  ")
 	if err := enc.Encode(doc); err != nil {
 		return fmt.Errorf("write JUnit report: %w", err)
 	}
-	_, err := io.WriteString(w, "\n")
-	return err
+	w.WriteString("\n")
+	if _, err := out.Write(safe.Commands(w.Bytes())); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	return nil
 }
 
 func junitCaseFor(r *Report, tok finding.TokenInfo, rule string, fs []finding.Finding, suite string) junitCase {
-	c := junitCase{Name: tok.ID + ": " + rule, Classname: suite, Time: "0"}
+	c := junitCase{Name: safe.Text(tok.ID + ": " + rule), Classname: safe.Text(suite), Time: "0"}
 	if tok.Location != nil {
-		c.File, c.Line = tok.Location.File, tok.Location.Line
+		c.File, c.Line = safe.Text(tok.Location.File), tok.Location.Line
 	}
 	sort.SliceStable(fs, func(i, j int) bool {
 		return fs[i].Severity.Rank() > fs[j].Severity.Rank()
 	})
 	var failing, other []string
 	for _, f := range fs {
-		line := fmt.Sprintf("[%s] %s", f.Severity, f.Message)
+		line := fmt.Sprintf("[%s] %s", safe.Text(string(f.Severity)), safe.Text(f.Message))
 		if f.FixURL != "" {
-			line += "\nfix: " + f.FixURL
+			line += "\nfix: " + safe.Text(f.FixURL)
 		}
 		switch {
 		case f.Fails(r.FailOn):
 			failing = append(failing, line)
 		case f.Waived:
-			other = append(other, line+"\nwaived: "+f.WaiverReason)
+			other = append(other, line+"\nwaived: "+safe.Text(f.WaiverReason))
 		case f.Existing:
 			other = append(other, line+"\nexisting: in the baseline")
 		default:
@@ -172,16 +177,16 @@ func junitCaseFor(r *Report, tok finding.TokenInfo, rule string, fs []finding.Fi
 	case len(failing) > 0:
 		body := strings.Join(failing, "\n")
 		if fs[0].Remediation != "" {
-			body += "\nremediation: " + fs[0].Remediation
+			body += "\nremediation: " + safe.Text(fs[0].Remediation)
 		}
 		if c.File != "" {
 			body += fmt.Sprintf("\nat: %s:%d", c.File, c.Line)
 		}
-		c.Failure = &junitProblem{Message: firstLine(failing[0]), Type: string(fs[0].Severity), Body: body}
+		c.Failure = &junitProblem{Message: firstLine(failing[0]), Type: safe.Text(string(fs[0].Severity)), Body: body}
 	case len(fs) > 0 && allSkipped(fs):
 		reason := "existing: in the baseline"
 		if fs[0].Waived {
-			reason = "waived: " + fs[0].WaiverReason
+			reason = "waived: " + safe.Text(fs[0].WaiverReason)
 		}
 		c.Skipped = &junitSkipped{Message: reason}
 	}

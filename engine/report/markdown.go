@@ -2,21 +2,28 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // Markdown writes a summary for $GITHUB_STEP_SUMMARY or a pull-request comment: the verdict, counts
 // by severity, then one row per finding with token, rule, message and fix link.
 type Markdown struct{}
 
-// Write implements Writer.
+// Write implements Writer. Values are shown through safe.Markdown or safe.Code (HTML escaped, no
+// table or link syntax, controls visible), a fix link only when it is a plain https URL, and no
+// line can start a workflow command.
 func (Markdown) Write(w io.Writer, r *Report) error {
-	bw := bufio.NewWriter(w)
+	var out bytes.Buffer
+	bw := bufio.NewWriter(&out)
 	s := r.Summary
 	fmt.Fprintf(bw, "### tokencheck: %s\n\n", r.Verdict())
-	fmt.Fprintf(bw, "%d token(s), %d finding(s); %d at or above `%s` fail the gate.\n\n", s.Tokens, s.Findings, s.Failing, r.FailOn)
+	fmt.Fprintf(bw, "%d token(s), %d finding(s); %d at or above `%s` fail the gate.\n\n", s.Tokens, s.Findings, s.Failing, safe.Markdown(string(r.FailOn)))
 	fmt.Fprintln(bw, "| critical | high | medium | low | info | waived | existing | errors | incomplete |")
 	fmt.Fprintln(bw, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	fmt.Fprintf(bw, "| %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", s.BySeverity["critical"], s.BySeverity["high"],
@@ -25,7 +32,7 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 		fmt.Fprintln(bw, "| severity | token | rule | message | fix |")
 		fmt.Fprintln(bw, "| --- | --- | --- | --- | --- |")
 		for _, f := range r.Findings {
-			sev := f.Severity
+			sev := finding.Severity(safe.Markdown(string(f.Severity)))
 			switch {
 			case f.Waived:
 				sev += " (waived)"
@@ -38,18 +45,23 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 			if f.Location != nil && location(f.Location) != f.Token {
 				token += " " + code(location(f.Location))
 			}
-			msg := f.Message
+			msg := safe.Markdown(f.Message)
 			if f.Waived {
-				msg += " — waived: " + f.WaiverReason
+				msg += " — waived: " + safe.Markdown(f.WaiverReason)
 			}
 			fix := ""
-			if f.FixURL != "" {
-				fix = "[template link](" + f.FixURL + ")"
+			switch {
+			case f.FixURL == "":
+			case safe.LinkTarget(safe.Text(f.FixURL)):
+				fix = "[template link](" + safe.Text(f.FixURL) + ")"
+			default:
+				fix = code(f.FixURL)
 			}
-			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n", sev, cell(token), code(f.Rule), cell(msg), fix)
+			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n", sev, token, code(f.Rule), msg, fix)
 		}
 		fmt.Fprintln(bw)
 	}
+	// section lists lines that are already safe Markdown.
 	section := func(title string, lines []string) {
 		if len(lines) == 0 {
 			return
@@ -62,12 +74,17 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 	}
 	var errs []string
 	for _, p := range r.Errors() {
-		errs = append(errs, p.Error())
+		errs = append(errs, safe.Markdown(p.Error()))
 	}
 	section("Errors", errs)
+	var notices []string
+	for _, p := range r.Notices() {
+		notices = append(notices, safe.Markdown(p.Error()))
+	}
+	section("Skipped inputs", notices)
 	var inc []string
 	for _, p := range r.Incomplete() {
-		inc = append(inc, p.Where()+": "+p.Message)
+		inc = append(inc, safe.Markdown(p.Where()+": "+p.Message))
 	}
 	section("Incomplete (not compliant)", inc)
 	var unused []string
@@ -76,11 +93,11 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 		if uw.Location != nil {
 			at = code(location(uw.Location)) + " "
 		}
-		unused = append(unused, fmt.Sprintf("%s%s on %s (owner %s): matched no finding, remove it", at, code(uw.Rule), code(uw.Token), uw.Owner))
+		unused = append(unused, fmt.Sprintf("%s%s on %s (owner %s): matched no finding, remove it", at, code(uw.Rule), code(uw.Token), safe.Markdown(uw.Owner)))
 	}
 	section("Unused waivers", unused)
 	if a := r.Audit; a != nil {
-		fmt.Fprintf(bw, "**Audit of %s** (%d API pages): tokens by source %s; findings by rule %s.\n\n", strings.Join(a.Orgs, ", "), a.APIPages, countList(a.TokensBySource), countList(a.FindingsByRule))
+		fmt.Fprintf(bw, "**Audit of %s** (%d API pages): tokens by source %s; findings by rule %s.\n\n", safe.Markdown(strings.Join(a.Orgs, ", ")), a.APIPages, safe.Markdown(countList(a.TokensBySource)), safe.Markdown(countList(a.FindingsByRule)))
 		if a.Preview != nil {
 			fmt.Fprintf(bw, "A maximum-lifetime policy of %d days would block %d token(s).\n\n", a.Preview.Days, len(a.Preview.Blocked))
 		}
@@ -88,22 +105,13 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write Markdown report: %w", err)
 	}
+	if _, err := w.Write(safe.Commands(out.Bytes())); err != nil {
+		return fmt.Errorf("write Markdown report: %w", err)
+	}
 	return nil
 }
 
-// cell makes text safe inside a table cell.
-func cell(s string) string { return strings.ReplaceAll(oneLine(s), "|", `\|`) }
-
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// code wraps s in a code span long enough to hold any backticks in it.
-func code(s string) string {
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
-}
+// code wraps s in a code span (safe.Code).
+func code(s string) string { return safe.Code(s) }

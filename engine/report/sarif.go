@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/owenrumney/go-sarif/v2/sarif"
 
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // SARIF writes SARIF 2.1.0 for GitHub code scanning: one reportingDescriptor per rule and one
@@ -61,13 +63,16 @@ func (SARIF) Write(w io.Writer, r *Report) error {
 		}
 		run.AddResult(sarifResult(r, f, index[f.Rule]))
 	}
-	inv := sarif.NewInvocation().WithExecutionSuccess(len(r.Problems) == 0)
+	inv := sarif.NewInvocation().WithExecutionSuccess(len(r.Errors())+len(r.Incomplete()) == 0)
 	for _, p := range r.Problems {
-		text := p.Error()
-		if p.Kind == finding.Incomplete {
+		text, level := p.Error(), "error"
+		switch p.Kind {
+		case finding.Incomplete:
 			text = "incomplete: " + p.Where() + ": " + p.Message
+		case finding.Notice:
+			level = "note"
 		}
-		n := sarif.NewNotification().WithLevel("error").WithMessage(sarif.NewTextMessage(text))
+		n := sarif.NewNotification().WithLevel(level).WithMessage(sarif.NewTextMessage(safe.Text(text)))
 		if loc := p.Location(); loc != nil {
 			n.AddLocation(sarif.NewLocationWithPhysicalLocation(physicalLocation(r.SourceRoot, loc)))
 		}
@@ -76,11 +81,15 @@ func (SARIF) Write(w io.Writer, r *Report) error {
 	for _, uw := range r.UnusedWaivers {
 		inv.ToolConfigurationNotifications = append(inv.ToolConfigurationNotifications,
 			sarif.NewNotification().WithLevel("warning").WithMessage(sarif.NewTextMessage(
-				fmt.Sprintf("unused waiver: %s on %s (owner %s) matched no finding", uw.Rule, uw.Token, uw.Owner))))
+				safe.Text(fmt.Sprintf("unused waiver: %s on %s (owner %s) matched no finding", uw.Rule, uw.Token, uw.Owner)))))
 	}
 	run.Invocations = []*sarif.Invocation{inv}
 	doc.AddRun(run)
-	if err := doc.PrettyWrite(w); err != nil {
+	var buf bytes.Buffer
+	if err := doc.PrettyWrite(&buf); err != nil {
+		return fmt.Errorf("write SARIF: %w", err)
+	}
+	if _, err := w.Write(safe.JSON(buf.Bytes())); err != nil {
 		return fmt.Errorf("write SARIF: %w", err)
 	}
 	return nil
@@ -112,9 +121,9 @@ func sarifRule(rule finding.Rule) *sarif.ReportingDescriptor {
 }
 
 func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
-	msg := f.Message
+	msg := safe.Text(f.Message)
 	if f.FixURL != "" {
-		msg += ". Fix: " + f.FixURL
+		msg += ". Fix: " + safe.Text(f.FixURL)
 	}
 	res := sarif.NewRuleResult(f.Rule).WithRuleIndex(ruleIndex).WithLevel(sarifLevel(f)).
 		WithMessage(sarif.NewTextMessage(msg))
@@ -133,7 +142,7 @@ func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
 	if f.Waived {
 		// go-sarif writes every suppression field, so each one is set: a null would break the schema.
 		res.AddSuppression(sarif.NewSuppression("external").WithStatus("accepted").
-			WithJustifcation(f.WaiverReason).WithGuid(guidFrom(fp)).WithLocation(loc))
+			WithJustifcation(safe.Text(f.WaiverReason)).WithGuid(guidFrom(fp)).WithLocation(loc))
 	}
 	if r.Baseline != "" {
 		state := "new"

@@ -2,11 +2,13 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/safe"
 )
 
 // Text writes one block per token with findings (highest severity first), then errors, incomplete
@@ -26,9 +28,11 @@ func (t Text) paint(colour, s string) string {
 	return colour + s + reset
 }
 
-// Write implements Writer.
+// Write implements Writer. Every value from a file, a token or an API passes through safe.Text, and
+// no line of the output can start a workflow command (safe.Commands).
 func (t Text) Write(w io.Writer, r *Report) error {
-	bw := bufio.NewWriter(w)
+	var out bytes.Buffer
+	bw := bufio.NewWriter(&out)
 	byToken := map[string][]finding.Finding{}
 	for _, f := range r.Findings {
 		byToken[f.Token] = append(byToken[f.Token], f)
@@ -40,34 +44,34 @@ func (t Text) Write(w io.Writer, r *Report) error {
 			clean++
 			continue
 		}
-		header := tok.ID
+		header := safe.Text(tok.ID)
 		if tok.Name != "" && tok.Name != tok.ID {
-			header += fmt.Sprintf(" (%s)", tok.Name)
+			header += fmt.Sprintf(" (%s)", safe.Text(tok.Name))
 		}
 		if tok.LastFour != "" {
-			header += " (…" + tok.LastFour + ")"
+			header += " (…" + safe.Text(tok.LastFour) + ")"
 		}
-		header += " [" + tok.Type + "]"
+		header += " [" + safe.Text(tok.Type) + "]"
 		if tok.Location != nil && location(tok.Location) != tok.ID {
-			header = fmt.Sprintf("%s  %s", location(tok.Location), header)
+			header = fmt.Sprintf("%s  %s", safe.Text(location(tok.Location)), header)
 		}
 		fmt.Fprintln(bw, t.paint("\x1b[1m", header))
 		for _, f := range fs {
 			sev := fmt.Sprintf("%-8s", strings.ToUpper(string(f.Severity)))
-			line := fmt.Sprintf("  %s %-26s %s", t.paint(severityColours[f.Severity], sev), f.Rule, f.Message)
+			line := fmt.Sprintf("  %s %-26s %s", t.paint(severityColours[f.Severity], safe.Text(sev)), safe.Text(f.Rule), safe.Text(f.Message))
 			if f.Waived {
-				line += fmt.Sprintf(" (waived: %s)", f.WaiverReason)
+				line += fmt.Sprintf(" (waived: %s)", safe.Text(f.WaiverReason))
 			}
 			if f.Existing {
 				line += " (existing: in the baseline)"
 			}
 			fmt.Fprintln(bw, line)
 			if f.FixURL != "" {
-				fmt.Fprintf(bw, "  %-8s %-26s fix: %s\n", "", "", f.FixURL)
+				fmt.Fprintf(bw, "  %-8s %-26s fix: %s\n", "", "", safe.Text(f.FixURL))
 			}
 		}
 		if len(tok.Unknown) > 0 {
-			fmt.Fprintf(bw, "  %-8s %-26s not knowable from this source: %s\n", "", "", strings.Join(tok.Unknown, ", "))
+			fmt.Fprintf(bw, "  %-8s %-26s not knowable from this source: %s\n", "", "", safe.Text(strings.Join(tok.Unknown, ", ")))
 		}
 		fmt.Fprintln(bw)
 	}
@@ -80,14 +84,14 @@ func (t Text) Write(w io.Writer, r *Report) error {
 	if errs := r.Errors(); len(errs) > 0 {
 		fmt.Fprintln(bw, t.paint("\x1b[1;31m", "Errors:"))
 		for _, p := range errs {
-			fmt.Fprintf(bw, "  %s\n", p.Error())
+			fmt.Fprintf(bw, "  %s\n", safe.Text(p.Error()))
 		}
 		fmt.Fprintln(bw)
 	}
 	if inc := r.Incomplete(); len(inc) > 0 {
 		fmt.Fprintln(bw, t.paint("\x1b[1;33m", "Incomplete (facts could not be read whole; not compliant):"))
 		for _, p := range inc {
-			fmt.Fprintf(bw, "  %s: %s\n", p.Where(), p.Message)
+			fmt.Fprintf(bw, "  %s: %s\n", safe.Text(p.Where()), safe.Text(p.Message))
 		}
 		fmt.Fprintln(bw)
 	}
@@ -96,9 +100,9 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		for _, w := range r.UnusedWaivers {
 			at := ""
 			if w.Location != nil {
-				at = location(w.Location) + ": "
+				at = safe.Text(location(w.Location)) + ": "
 			}
-			fmt.Fprintf(bw, "  %s%s on %s (owner %s, expires %s)\n", at, w.Rule, w.Token, w.Owner, w.Expires)
+			fmt.Fprintf(bw, "  %s%s on %s (owner %s, expires %s)\n", at, safe.Text(w.Rule), safe.Text(w.Token), safe.Text(w.Owner), safe.Text(w.Expires))
 		}
 		fmt.Fprintln(bw)
 	}
@@ -116,8 +120,11 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		existing = fmt.Sprintf(", %d existing", s.Existing)
 	}
 	fmt.Fprintf(bw, "%d token(s), %d finding(s)%s, %d at or above %s, %d waived%s, %d error(s), %d incomplete: %s\n",
-		s.Tokens, s.Findings, counts, s.Failing, r.FailOn, s.Waived, existing, s.Errors, s.Incomplete, verdict)
+		s.Tokens, s.Findings, counts, s.Failing, safe.Text(string(r.FailOn)), s.Waived, existing, s.Errors, s.Incomplete, verdict)
 	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write text report: %w", err)
+	}
+	if _, err := w.Write(safe.Commands(out.Bytes())); err != nil {
 		return fmt.Errorf("write text report: %w", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,23 +14,39 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 )
 
 // Result is what a set of input files yields: token facts, and the problems found on the way.
 type Result struct {
 	Tokens []facts.Token
 	Errors []error
-	Files  int
+	// Notices are inputs found by walking a directory that were not read (binary, UTF-16, symlink,
+	// FIFO, device, too large, unparseable YAML with no sign of an inventory): shown, never failing.
+	Notices []finding.Problem
+	Files   int
 }
+
+// MaxFileBytes caps how much of one input file is read (64 MiB). A larger file named on the command
+// line, or a larger .json/.yaml/.yml file, is an error; any other larger file found by walking is a
+// notice and is not read.
+const MaxFileBytes = 64 << 20
 
 // skippedDirs are never descended into.
 var skippedDirs = map[string]bool{".git": true, "node_modules": true, "vendor": true}
 
-var inventoryMarker = regexp.MustCompile(`(?m)^\s*"?tokens"?\s*:`)
+// inventorySign matches a tokens key in any quoting anywhere, as minified JSON, flow style or
+// quoted keys write it; factsSign the facts schema marker.
+var (
+	inventorySign = regexp.MustCompile(`(?:^|[\s{,'"])["']?tokens["']?\s*:`)
+	factsSign     = []byte("tokencheck.facts/")
+	utf8BOM       = []byte("\xef\xbb\xbf")
+)
 
 // Files reads every path (files, and directories recursively) and collects token facts from
 // inventories, facts documents and template links in any other text file. A bad file is reported and
@@ -49,17 +66,20 @@ const DefaultBatch = 2048
 
 // Stream is Files without holding every token: tokens reach sink in batches of at most batch (0:
 // DefaultBatch), in input order, each id once, so a large facts document is judged in bounded
-// memory. Result.Tokens stays empty; an error from sink stops the walk.
+// memory. Result.Tokens stays empty; an error from sink stops the walk. A file reached twice
+// (check . d, inv.yaml ./inv.yaml) is read once.
 func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Time, batch int, sink func([]facts.Token) error) Result {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
 	var res Result
 	b := &batcher{size: batch, sink: sink, first: map[string]readAt{}}
+	read := map[string]bool{}
 	for _, p := range paths {
 		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			named := path == p
 			if err != nil {
-				res.Errors = append(res.Errors, &InputError{File: path, Msg: unwrapPathError(err)})
+				res.Errors = append(res.Errors, &InputError{File: facts.Redact(path), Msg: facts.Redact(unwrapPathError(err))})
 				return nil
 			}
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -72,15 +92,24 @@ func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Ti
 				return nil
 			}
 			if !d.Type().IsRegular() {
+				res.skip(path, named, "is a %s; tokencheck reads regular files only", kindOf(d.Type()))
 				return nil
 			}
+			if key := fileKey(path); read[key] {
+				return nil
+			} else {
+				read[key] = true
+			}
 			res.Files++
-			errs := streamFile(path, cat, now, b.add)
+			errs, notice := streamFile(path, named, cat, now, b.add)
 			res.Errors = append(res.Errors, errs...)
+			if notice != "" {
+				res.skip(path, named, "%s", notice)
+			}
 			return b.err
 		})
 		if err != nil {
-			res.Errors = append(res.Errors, fmt.Errorf("reading %s stopped: %w", p, err))
+			res.Errors = append(res.Errors, fmt.Errorf("reading %s stopped: %w", facts.Redact(p), err))
 			break
 		}
 	}
@@ -101,6 +130,41 @@ func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Ti
 		return a.Line < b.Line
 	})
 	return res
+}
+
+// skip reports an input that was not read: an error when it was named on the command line, a
+// notice when a directory walk found it.
+func (res *Result) skip(path string, named bool, format string, args ...any) {
+	name := facts.Redact(filepath.ToSlash(path))
+	msg := facts.Redact(fmt.Sprintf(format, args...))
+	if named {
+		res.Errors = append(res.Errors, &InputError{File: name, Msg: msg})
+		return
+	}
+	res.Notices = append(res.Notices, finding.Problem{Kind: finding.Notice, File: name, Message: msg + " (not read)"})
+}
+
+// kindOf names a non-regular file's type.
+func kindOf(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
+}
+
+// fileKey identifies a file however it was named (./inv.yaml, inv.yaml, dir/../inv.yaml).
+func fileKey(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return filepath.Clean(path)
 }
 
 // readAt is where a token was read: a file and line, or an entry of a facts document.
@@ -155,64 +219,253 @@ func (b *batcher) flush() {
 	b.buf = nil
 }
 
-// streamFile collects one file's tokens into emit; facts documents are decoded token by token.
-func streamFile(path string, cat *facts.Catalog, now time.Time, emit func(facts.Token, readAt)) []error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return []error{&InputError{File: path, Msg: unwrapPathError(err)}}
+// streamFile collects one file's tokens into emit; facts documents are decoded token by token. The
+// notice, when not empty, says why the file was not read (or read only in part).
+func streamFile(path string, named bool, cat *facts.Catalog, now time.Time, emit func(facts.Token, readAt)) ([]error, string) {
+	raw, errs, notice := readInput(path, named)
+	if raw == nil {
+		return errs, notice
 	}
-	if strings.ToLower(filepath.Ext(path)) == ".json" && schemaFirst(raw) {
-		return streamFactsDocument(filepath.ToSlash(path), raw, emit)
+	name := facts.Redact(filepath.ToSlash(path))
+	for _, t := range facts.CommittedTokens(name, raw) {
+		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
 	}
-	tokens, errs := fileTokens(path, raw, cat, now)
+	if notice = skipReason(raw); notice != "" {
+		return nil, notice
+	}
+	raw = bytes.TrimPrefix(raw, utf8BOM)
+	if isFactsDocument(raw) && schemaFirst(raw) {
+		_, errs := scrub(nil, streamFactsDocument(filepath.ToSlash(path), raw, func(t facts.Token, at readAt) {
+			scrubToken(&t)
+			at.file = facts.Redact(at.file)
+			emit(t, at)
+		}))
+		return errs, ""
+	}
+	tokens, errs, notice := fileTokens(path, raw, named, cat, now)
+	tokens, errs = scrub(tokens, errs)
 	for _, t := range tokens {
 		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
 	}
-	return errs
+	return errs, notice
 }
 
-// File collects the token facts of one file.
-func File(path string, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
-	raw, err := os.ReadFile(path)
+// readInput reads a regular file, at most MaxFileBytes of it; it opens without following a
+// swapped-in FIFO or device (the opened file must still be regular).
+func readInput(path string, named bool) ([]byte, []error, string) {
+	fail := func(msg string) ([]byte, []error, string) {
+		return nil, []error{&InputError{File: facts.Redact(filepath.ToSlash(path)), Msg: facts.Redact(msg)}}, ""
+	}
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, []error{&InputError{File: path, Msg: unwrapPathError(err)}}
+		return fail(unwrapPathError(err))
 	}
-	return fileTokens(path, raw, cat, now)
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fail(unwrapPathError(err))
+	}
+	if !info.Mode().IsRegular() {
+		if named {
+			return fail(fmt.Sprintf("is a %s; tokencheck reads regular files only", kindOf(info.Mode())))
+		}
+		return nil, nil, fmt.Sprintf("is a %s; tokencheck reads regular files only", kindOf(info.Mode()))
+	}
+	if info.Size() > MaxFileBytes {
+		msg := fmt.Sprintf("is %d bytes, over the %d-byte limit for one input file", info.Size(), MaxFileBytes)
+		if named || structured(path) {
+			return fail(msg)
+		}
+		return nil, nil, msg
+	}
+	raw, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return fail(unwrapPathError(err))
+	}
+	if len(raw) > MaxFileBytes {
+		return fail(fmt.Sprintf("grew over the %d-byte limit for one input file while read", MaxFileBytes))
+	}
+	return raw, nil, ""
 }
 
-func fileTokens(path string, raw []byte, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
+// skipReason says why a file's content is not read as text: UTF-16, or binary (a NUL byte in its
+// first 8000 bytes).
+func skipReason(raw []byte) string {
+	head := raw[:min(len(raw), 8000)]
+	switch {
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}), bytes.HasPrefix(head, []byte{0xfe, 0xff}):
+		return "is UTF-16 text; save it as UTF-8 for tokencheck to read it"
+	case bytes.IndexByte(head, 0) >= 0:
+		if utf16Like(head) {
+			return "looks like UTF-16 text without a byte order mark; save it as UTF-8 for tokencheck to read it"
+		}
+		return "is a binary file"
+	}
+	return ""
+}
+
+// utf16Like reports whether most odd or most even bytes are NUL, as in ASCII text in UTF-16.
+func utf16Like(b []byte) bool {
+	var even, odd int
+	for i, c := range b {
+		if c == 0 {
+			if i%2 == 0 {
+				even++
+			} else {
+				odd++
+			}
+		}
+	}
+	half := len(b) / 2
+	return half > 0 && (even*10 >= half*9 || odd*10 >= half*9)
+}
+
+func structured(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".json", ".yaml", ".yml":
+		return true
+	}
+	return false
+}
+
+// File collects the token facts of one file (named: errors are errors), committed token values
+// included.
+func File(path string, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
+	raw, errs, notice := readInput(path, true)
+	if raw == nil {
+		return nil, errs
+	}
+	committed := facts.CommittedTokens(facts.Redact(filepath.ToSlash(path)), raw)
+	if notice = skipReason(raw); notice != "" {
+		return committed, []error{&InputError{File: facts.Redact(filepath.ToSlash(path)), Msg: notice}}
+	}
+	tokens, errs, _ := fileTokens(path, bytes.TrimPrefix(raw, utf8BOM), true, cat, now)
+	tokens, errs = scrub(tokens, errs)
+	return append(committed, tokens...), errs
+}
+
+// fileTokens reads one text file: a facts document (by its schema value), an inventory (a
+// .json/.yaml/.yml file with a top-level tokens key, in any of its YAML documents), or any other text
+// for template links. A structured file that does not parse is an error when it was named or shows
+// a sign of being an inventory or facts document, and a notice otherwise.
+func fileTokens(path string, raw []byte, named bool, cat *facts.Catalog, now time.Time) ([]facts.Token, []error, string) {
 	name := filepath.ToSlash(path)
-	if bytes.IndexByte(raw[:min(len(raw), 8000)], 0) >= 0 {
-		return nil, nil // binary
+	if isFactsDocument(raw) {
+		tokens, errs := FactsDocument(name, raw)
+		return tokens, errs, ""
 	}
-	ext := strings.ToLower(filepath.Ext(path))
-	if ext == ".json" && isFactsDocument(raw) {
-		return FactsDocument(name, raw)
+	if !structured(path) {
+		tokens, errs := TemplateLinks(name, raw, cat, now)
+		return tokens, errs, ""
 	}
-	if ext == ".json" || ext == ".yaml" || ext == ".yml" {
+	signed := named || inventorySign.Match(raw) || bytes.Contains(raw, factsSign)
+	if strings.ToLower(filepath.Ext(path)) == ".json" {
+		// YAML accepts what JSON does not (trailing commas, comments): a .json file is held to JSON.
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			if signed {
+				return nil, []error{jsonError(name, raw, err)}, ""
+			}
+			tokens, errs := TemplateLinks(name, raw, cat, now)
+			return tokens, errs, "does not parse as JSON and shows no sign of an inventory; only its template links were read"
+		}
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		if err := duplicateJSONKeys(name, raw); err != nil {
+			return nil, []error{err}, ""
+		}
+	}
+	docs, err := yamlDocuments(raw)
+	if err != nil {
+		if signed {
+			return nil, []error{yamlError(name, err)}, ""
+		}
+		tokens, errs := TemplateLinks(name, raw, cat, now)
+		return tokens, errs, fmt.Sprintf("does not parse as YAML or JSON (%s) and shows no sign of an inventory; only its template links were read", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var tokens []facts.Token
+	var errs []error
+	inventory := false
+	for _, doc := range docs {
+		if len(doc.Content) == 0 {
+			continue
+		}
+		root := doc.Content[0]
+		if hasKey(root, "tokens") {
+			inventory = true
+			ts, es := Inventory(name, root, cat, now)
+			tokens, errs = append(tokens, ts...), append(errs, es...)
+			continue
+		}
+		if k := nearMiss(root); k != nil {
+			errs = append(errs, inputErr(name, k.Line, "top-level key %q looks like tokens but is not; an inventory's list is under tokens", k.Value))
+		}
+	}
+	if inventory {
+		return tokens, errs, ""
+	}
+	if len(errs) == 0 && named && len(docs) == 0 {
+		errs = append(errs, inputErr(name, 0, "empty file: no inventory or facts document"))
+	}
+	links, linkErrs := TemplateLinks(name, raw, cat, now)
+	return append(tokens, links...), append(errs, linkErrs...), ""
+}
+
+// yamlDocuments decodes every document of a YAML (or JSON) file.
+func yamlDocuments(raw []byte) ([]*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	var docs []*yaml.Node
+	for {
 		var doc yaml.Node
-		err := yaml.Unmarshal(raw, &doc)
-		if err != nil && inventoryMarker.Match(raw) {
-			return nil, []error{yamlError(name, err)}
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
 		}
-		if err == nil && len(doc.Content) > 0 {
-			if hasKey(doc.Content[0], "tokens") {
-				return Inventory(name, doc.Content[0], cat, now)
-			}
-			if k := nearMiss(doc.Content[0]); k != nil {
-				return nil, []error{inputErr(name, k.Line, "top-level key %q: an inventory's list is under tokens", k.Value)}
-			}
+		if err != nil {
+			return docs, err
+		}
+		docs = append(docs, &doc)
+	}
+}
+
+// duplicateJSONKeys refuses a JSON object with a repeated top-level key: decoders keep the last
+// value, so "tokens": [...] then "tokens": [] would drop the first list.
+func duplicateJSONKeys(file string, raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]int{}
+	lineAt := func(off int64) int { return 1 + bytes.Count(raw[:min(int(off), len(raw))], []byte("\n")) }
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil // a syntax error is reported by the parser
+		}
+		key, _ := k.(string)
+		line := lineAt(dec.InputOffset())
+		if first, dup := seen[key]; dup {
+			return inputErr(file, line, "top-level key %q appears twice (first at line %d); refusing the file", key, first)
+		}
+		seen[key] = line
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
 		}
 	}
-	return TemplateLinks(name, raw, cat, now)
+	return nil
 }
 
 // TemplateLinks turns each template link in a text file into the facts of the token it would create.
 func TemplateLinks(file string, raw []byte, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
-	var tokens []facts.Token
+	links := FindTemplateLinks(raw)
+	if len(links) == 0 {
+		return nil, nil
+	}
+	tokens := make([]facts.Token, 0, len(links)) // sized once: a token is large, regrowing copies them all
 	var errs []error
 	perLine := map[int]int{}
-	for _, found := range FindTemplateLinks(raw) {
+	for _, found := range links {
 		link, problems := ParseTemplateLink(found.URL, cat)
 		for _, p := range problems {
 			errs = append(errs, inputErr(file, found.Line, "%s", p))
@@ -234,6 +487,9 @@ func TemplateLinks(file string, raw []byte, cat *facts.Catalog, now time.Time) (
 
 // FactsDocument reads tokens saved by scan or audit (schema tokencheck.facts/v1).
 func FactsDocument(file string, raw []byte) ([]facts.Token, []error) {
+	if err := duplicateJSONKeys(file, raw); err != nil {
+		return nil, []error{err}
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	var doc facts.Document
@@ -288,6 +544,9 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)
 		}
 		switch key {
 		case "schema":
+			if schemaSeen {
+				return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: top-level key schema appears twice"))
+			}
 			var schema string
 			if err := dec.Decode(&schema); err != nil {
 				return append(errs, fail(err)...)
@@ -302,6 +561,9 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)
 				return append(errs, fail(err)...)
 			}
 		case "tokens":
+			if tokensSeen {
+				return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: top-level key tokens appears twice"))
+			}
 			if t, err := dec.Token(); err != nil || t != json.Delim('[') {
 				return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: tokens is not a list"))
 			}
@@ -333,11 +595,32 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)
 	return errs
 }
 
+// isFactsDocument reports whether raw is a JSON object whose schema value is tokencheck.facts/…:
+// a facts document is recognised by that value, whatever the file is called, and only by it (a
+// package.json with "schema": "https://…" is not one).
 func isFactsDocument(raw []byte) bool {
-	var probe struct {
-		Schema *string `json:"schema"`
+	if !bytes.Contains(raw, factsSign) || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		return false
 	}
-	return json.Unmarshal(raw, &probe) == nil && probe.Schema != nil
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if k == "schema" {
+			var v string
+			return dec.Decode(&v) == nil && strings.HasPrefix(v, "tokencheck.facts/")
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+	return false
 }
 
 func hasKey(n *yaml.Node, key string) bool {
@@ -352,18 +635,48 @@ func hasKey(n *yaml.Node, key string) bool {
 	return false
 }
 
-// nearMiss finds a top-level key that looks like a mistyped "tokens" (Tokens, token, TOKENS), so a
-// typo does not turn an inventory into a file with nothing to judge.
+// nearMiss finds a top-level key that looks like a mistyped or disguised "tokens" (Tokens, token,
+// "tokens " with trailing space, Cyrillic or Greek look-alike letters, full-width letters, zero-width
+// characters), so a look-alike does not turn an inventory into a file with nothing to judge.
 func nearMiss(n *yaml.Node) *yaml.Node {
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i < len(n.Content); i += 2 {
-		if k := strings.ToLower(n.Content[i].Value); k == "tokens" || k == "token" {
+		if k := skeleton(n.Content[i].Value); k == "tokens" || k == "token" {
 			return n.Content[i]
 		}
 	}
 	return nil
+}
+
+// confusables maps letters that look like the Latin letters of "tokens" to them.
+var confusables = map[rune]rune{
+	'т': 't', 'Т': 't', 'τ': 't', 'Τ': 't',
+	'о': 'o', 'О': 'o', 'ο': 'o', 'Ο': 'o', '0': 'o', 'ө': 'o',
+	'к': 'k', 'К': 'k', 'κ': 'k', 'Κ': 'k',
+	'е': 'e', 'Е': 'e', 'ε': 'e', 'Ε': 'e', 'ё': 'e',
+	'п': 'n', 'ո': 'n', 'ν': 'n', 'Ν': 'n', 'Н': 'n',
+	'ѕ': 's', 'Ѕ': 's', 'ꜱ': 's',
+}
+
+// skeleton folds a key for look-alike comparison: white space and invisible format characters
+// dropped, full-width and look-alike letters mapped to ASCII, lower case.
+func skeleton(key string) string {
+	var b strings.Builder
+	for _, r := range key {
+		switch {
+		case unicode.IsSpace(r), unicode.Is(unicode.Cf, r), r == '"', r == '\'':
+			continue
+		case r >= 0xff01 && r <= 0xff5e: // full-width ASCII
+			r -= 0xfee0
+		}
+		if c, ok := confusables[r]; ok {
+			r = c
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -395,4 +708,52 @@ func unwrapPathError(err error) string {
 		return pe.Err.Error()
 	}
 	return err.Error()
+}
+
+// scrub redacts every token value from what a file yielded (facts.Redact): token facts (an id, a
+// name, a permission key can hold a value) and error messages (a YAML error quotes its line), so
+// that no report, facts document or message shows a value read from a file. The committed-token
+// rule reports the value itself, by type and last four.
+func scrub(tokens []facts.Token, errs []error) ([]facts.Token, []error) {
+	for i := range tokens {
+		scrubToken(&tokens[i])
+	}
+	for i, err := range errs {
+		var ie *InputError
+		if errors.As(err, &ie) {
+			ie.File, ie.Msg = facts.Redact(ie.File), facts.Redact(ie.Msg)
+			continue
+		}
+		if msg := err.Error(); facts.Redact(msg) != msg {
+			errs[i] = errors.New(facts.Redact(msg))
+		}
+	}
+	return tokens, errs
+}
+
+func scrubToken(t *facts.Token) {
+	t.ClampTimes()
+	r := facts.Redact
+	t.ID, t.Name, t.Description, t.Owner, t.ResourceOwner = r(t.ID), r(t.Name), r(t.Description), r(t.Owner), r(t.ResourceOwner)
+	t.ClassicReason, t.Source.File = r(t.ClassicReason), r(t.Source.File)
+	for _, list := range [][]string{t.Scopes, t.ScopesEffective, t.Repositories, t.NeedsScopes, t.Unknown} {
+		for i := range list {
+			list[i] = r(list[i])
+		}
+	}
+	t.Needs = scrubMap(t.Needs)
+	if p := t.Permissions; p != nil {
+		p.Repository, p.Organization, p.Account, p.Other = scrubMap(p.Repository), scrubMap(p.Organization), scrubMap(p.Account), scrubMap(p.Other)
+	}
+}
+
+func scrubMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[facts.Redact(k)] = facts.Redact(v)
+	}
+	return out
 }

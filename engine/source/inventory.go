@@ -37,6 +37,11 @@ func Inventory(file string, root *yaml.Node, cat *facts.Catalog, now time.Time) 
 			d.fail(k, "unknown top-level key %q (an inventory has only tokens)", k.Value)
 			continue
 		}
+		if list != nil {
+			// A second tokens key would silently replace the first list: refuse the file.
+			d.fail(k, "top-level key tokens appears twice (first at line %d); an inventory has one tokens list", list.Line)
+			return nil, d.errs
+		}
 		list = v
 	}
 	if list == nil || list.Kind != yaml.SequenceNode {
@@ -238,7 +243,7 @@ func (d *decoder) expiry(t *facts.Token, fields map[string]*yaml.Node) {
 			t.MarkUnknown(facts.FactExpiresAt)
 		}
 	case hasDays:
-		var n int
+		var n int64
 		if err := days.Decode(&n); err != nil || n <= 0 {
 			d.fail(days, "expires_in_days: want a positive whole number of days")
 			t.MarkUnknown(facts.FactExpiresAt)
@@ -248,7 +253,7 @@ func (d *decoder) expiry(t *facts.Token, fields map[string]*yaml.Node) {
 		if t.CreatedAt != nil {
 			start = *t.CreatedAt
 		}
-		e := start.AddDate(0, 0, n)
+		e := facts.AddDays(start, n) // saturates: 99999999999 days is far in the future, never an overflow
 		t.ExpiresAt = &e
 	}
 }

@@ -26,7 +26,7 @@ type Paths struct {
 // Collect implements engine.Source.
 func (s Paths) Collect(ctx context.Context, emit func([]facts.Token) error) []finding.Problem {
 	res := Stream(ctx, s.Paths, s.Catalog, s.Now, s.Batch, emit)
-	return Problems(res.Errors)
+	return append(Problems(res.Errors), res.Notices...)
 }
 
 // HeaderDumps is the source of scan --headers: saved API responses, judged without a token.

@@ -133,8 +133,8 @@ location(token) := {"file": token.source.file, "line": token.source.line} if {
 } else := ""
 
 # A waiver covers a finding when its rule is the finding's and its token pattern matches the id:
-# token_regex (the engine's path.Match glob, translated by the bundle builder) when present,
-# else glob.match with "/" as separator; an exact id always matches.
+# glob.match with no separators, the same glob library and syntax the engine's waivers use (so `*`
+# matches ids with `/`); an exact id always matches.
 waiver_matches(w, rule, token) if {
 	w.rule == rule
 	pattern_matches(w, token)
@@ -142,12 +142,7 @@ waiver_matches(w, rule, token) if {
 
 pattern_matches(w, token) if w.token == token
 
-pattern_matches(w, token) if regex.match(w.token_regex, token)
-
-pattern_matches(w, token) if {
-	not w.token_regex
-	glob.match(w.token, ["/"], token)
-}
+pattern_matches(w, token) if glob.match(w.token, null, token)
 
 live(w) if now_ns < time.parse_rfc3339_ns(w.expires)
 
