@@ -142,6 +142,7 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 	if err != nil {
 		j.fail("%v", err)
 	}
+	j.evalTimeout = opts.api.Timeout
 	cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
 	defer cancel()
 	res, err := j.run(cctx, fo.observe(), sources...)

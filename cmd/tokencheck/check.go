@@ -1,14 +1,17 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tokencheck/tokencheck/engine/source"
 )
 
 type checkOptions struct {
-	judge judgeOptions
-	Paths []string
+	judge   judgeOptions
+	Paths   []string
+	Timeout time.Duration
 }
 
 func newCheckCmd(io streams) *cobra.Command {
@@ -26,6 +29,7 @@ Directories are read recursively. Exit 0 passes, 1 fails the gate, 2 is bad inpu
 		},
 	}
 	opts.judge.addFlags(cmd)
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Minute, "bound on judging, e.g. 30s or 5m: a rule that takes longer ends the run with exit 2, naming it")
 	return cmd
 }
 
@@ -38,6 +42,7 @@ func checkRun(cmd *cobra.Command, opts *checkOptions, io streams) error {
 	if err := j.refuseOverlaps(opts.Paths, ""); err != nil {
 		return err
 	}
+	j.evalTimeout = opts.Timeout
 	res, err := j.run(ctx, nil, source.Paths{Paths: opts.Paths, Catalog: j.catalog, Now: j.now})
 	if err != nil {
 		return err

@@ -70,6 +70,9 @@ type judge struct {
 	problems []finding.Problem
 	outputs  []output
 	baseline engine.Baseline
+	// evalTimeout bounds the evaluation (--timeout): an expensive rule ends the run with exit 2
+	// and its name, not a hang.
+	evalTimeout time.Duration
 }
 
 // newJudge resolves the shared flags and compiles the policies. A bad flag or configuration value
@@ -280,6 +283,7 @@ func (j *judge) problem(p finding.Problem) { j.problems = append(j.problems, p) 
 func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sources ...engine.Source) (*finding.Result, error) {
 	return engine.Run(ctx, engine.Options{
 		Policy: j.policy, Now: j.now, FailOn: j.failOn, Baseline: j.baseline, Problems: j.problems, Observe: observe,
+		EvalTimeout: j.evalTimeout,
 	}, sources...)
 }
 

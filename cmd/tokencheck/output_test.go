@@ -70,3 +70,15 @@ func TestAFailedOutputLeavesTheOthersWritten(t *testing.T) {
 		}
 	}
 }
+
+// An expensive rule ends the run when --timeout passes: exit 2 naming the rule, not a hang.
+func TestCheckTimeoutNamesTheSlowRule(t *testing.T) {
+	dir := t.TempDir()
+	rule := "# METADATA\n# title: slow\n# custom:\n#   id: slow\n#   severity: high\n#   remediation: fix it\npackage tokencheck.rules[\"slow\"]\n\n" +
+		"deny contains f if {\n\tsome i in numbers.range(1, 1000000000)\n\ti < 0\n\tf := \"never\"\n}\n"
+	os.WriteFile(filepath.Join(dir, "slow.rego"), []byte(rule), 0o644)
+	r := tokencheck(t, nil, "check", "--now", fixedNow, "--timeout", "500ms", "--policy", dir, "fixtures/inventory/tokens.yaml")
+	if r.code != exitError || !strings.Contains(r.stderr, "rule slow (") || !strings.Contains(r.stderr, "slow.rego:") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

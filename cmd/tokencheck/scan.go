@@ -181,6 +181,7 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 	if err != nil {
 		j.fail("%v", err)
 	}
+	j.evalTimeout = opts.api.Timeout
 	cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
 	defer cancel()
 	res, err := j.run(cctx, fo.observe(), sources...)
