@@ -115,7 +115,9 @@ func TestUpgradeRequestIsOneTokenWithItsGrant(t *testing.T) {
 func TestUpgradeOfASubsetGrant(t *testing.T) {
 	grant := `{"id":41,"owner":{"login":"mona"},"repository_selection":"subset","permissions":{"repository":{"contents":"write","metadata":"read"},"organization":{},"other":{}},"access_granted_at":"2026-06-01T00:00:00Z","token_id":900,"token_name":"ci","token_expired":false,"token_expires_at":"2026-12-01T00:00:00Z","token_last_used_at":"2026-11-01T00:00:00Z"}`
 	request := `{"id":51,"reason":"also the docs","owner":{"login":"mona"},"repository_selection":"subset","permissions":{"repository":{"contents":"read","issues":"write","metadata":"read"},"organization":{},"other":{}},"created_at":"2026-11-20T00:00:00Z","token_id":900,"token_name":"ci","token_expired":false,"token_expires_at":"2026-12-01T00:00:00Z","token_last_used_at":"2026-11-21T00:00:00Z"}`
-	repo := func(name string) json.RawMessage { return json.RawMessage(fmt.Sprintf(`{"id":1,"name":%q,"full_name":"acme/%s"}`, name, name)) }
+	repo := func(name string) json.RawMessage {
+		return json.RawMessage(fmt.Sprintf(`{"id":1,"name":%q,"full_name":"acme/%s"}`, name, name))
+	}
 	fake := ghapitest.New(t)
 	fake.ServeOrg(&ghapitest.Org{Login: "acme", ID: 9, Grants: []json.RawMessage{json.RawMessage(grant)}, Requests: []json.RawMessage{json.RawMessage(request)},
 		Repositories:        map[int64][]json.RawMessage{41: {repo("app"), repo("api")}},
@@ -231,7 +233,7 @@ func TestGrantWithGitHubsNewPermissions(t *testing.T) {
 // call, the filter kept on every page; credential authorizations with login, one call per owner.
 func TestOwnersFilterTheLists(t *testing.T) {
 	fake := ghapitest.New(t)
-	org := bigOrg(t, 10000) // owners user0..user249, 40 grants each
+	org := bigOrg(t, 10000)       // owners user0..user249, 40 grants each
 	for i, g := range grants(3) { // requests for new tokens of user0..user2
 		var r map[string]any
 		json.Unmarshal(g, &r)
