@@ -54,12 +54,12 @@ func TestAuditUpgradeRequestsOAuthTokensAndNewPermissions(t *testing.T) {
 	if r.code != exitViolations {
 		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	up := block(r.stdout, "org:acme/pat:98716")
+	up := block(r.stdout, "org:acme/request:3002")
 	if !strings.Contains(up, "dangerous permission administration:write") || !strings.Contains(up, "approval-pending") {
 		t.Errorf("the upgrade request is not judged on what it asks for:\n%s", up)
 	}
-	if strings.Contains(r.stdout, "org:acme/request:3002") {
-		t.Errorf("the upgrade request is a token of its own:\n%s", r.stdout)
+	if strings.Contains(r.stdout, "org:acme/pat:98716") {
+		t.Errorf("the token the upgrade request is for is also judged on its own:\n%s", r.stdout)
 	}
 	if b := block(r.stdout, "org:acme/credential:161197"); !strings.HasPrefix(b, "org:acme/credential:161197 [oauth]") || !strings.Contains(b, "no-expiration") {
 		t.Errorf("OAuth app token:\n%s", b)
@@ -69,7 +69,7 @@ func TestAuditUpgradeRequestsOAuthTokensAndNewPermissions(t *testing.T) {
 			t.Errorf("report mentions %q:\n%s", absent, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stdout, "tokens by source: grants 4, credential_authorizations 3, requests 2") ||
+	if !strings.Contains(r.stdout, "tokens by source: credential_authorizations 3, grants 3, requests 3") ||
 		!strings.Contains(r.stdout, "org:acme/credential:161198 (package mirror) [classic] owner hubot: lives at least 546 days (authorized for SSO 2026-02-01, expires 2027-08-01)") {
 		t.Errorf("audit summary:\n%s", r.stdout)
 	}
@@ -89,9 +89,9 @@ func TestAuditUpgradeRequestsOAuthTokensAndNewPermissions(t *testing.T) {
 	for _, tok := range doc.Tokens {
 		toks[tok.ID] = tok
 	}
-	got := toks["org:acme/pat:98716"]
+	got := toks["org:acme/request:3002"]
 	if got.Approval != facts.ApprovalPending || got.Permissions.Repository["administration"] != "write" ||
-		got.Current == nil || got.Current.Permissions.Repository["administration"] != "" || got.Current.Permissions.Organization["members"] != "read" {
+		got.Current == nil || got.Current.ID != "org:acme/pat:98716" || got.Current.Permissions.Repository["administration"] != "" || got.Current.Permissions.Organization["members"] != "read" {
 		t.Errorf("facts of the upgrade: %s", mustJSON(got))
 	}
 	if repos := toks["org:acme/request:3003"].Repositories; strings.Join(repos, ",") != "acme/release-notes,acme/Hello-World" {
@@ -99,7 +99,7 @@ func TestAuditUpgradeRequestsOAuthTokensAndNewPermissions(t *testing.T) {
 	}
 	// The facts, current access included, read back by check judge the same.
 	c := tokencheck(t, nil, "check", "--now", fixedNow, factsFile)
-	if c.code != r.code || !strings.Contains(block(c.stdout, "org:acme/pat:98716"), "dangerous permission administration:write") {
+	if c.code != r.code || !strings.Contains(block(c.stdout, "org:acme/request:3002"), "dangerous permission administration:write") {
 		t.Errorf("check of the audit's facts: exit %d\n%s", c.code, c.stdout)
 	}
 }

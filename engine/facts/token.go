@@ -121,6 +121,8 @@ type Token struct {
 
 // Access is what an approved fine-grained token reaches in an organisation.
 type Access struct {
+	// ID is the fact id of the approved grant (org:ORG/pat:TOKEN_ID).
+	ID                  string              `json:"id,omitempty"`
 	RepositorySelection RepositorySelection `json:"repository_selection,omitempty"`
 	Repositories        []string            `json:"repositories,omitempty"`
 	Permissions         *Permissions        `json:"permissions,omitempty"`

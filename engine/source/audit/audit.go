@@ -4,10 +4,11 @@
 // facts. A part it cannot read whole is reported incomplete with the reason, never as zero tokens.
 //
 // A pending request for a token the organisation already approved (an upgrade request: same
-// token_id as a grant) is one token with the grant's fact id: it carries what it would have once
-// approved (the broader repository selection, the higher level of each permission), approval
-// "pending", and the approved access in facts.Token.Current; its GitHubIDs carry both pat_id and
-// pat_request_id.
+// token_id as a grant) is one token, the request's (org:ORG/request:ID: what is pending is the
+// request, and review decides requests): it carries what the token would have once approved (the
+// broader repository selection, the higher level of each permission), approval "pending", and the
+// approved grant's access in facts.Token.Current; the grant is not listed on its own, and the
+// token's GitHubIDs carry pat_id as well as pat_request_id.
 package audit
 
 import (
@@ -97,8 +98,8 @@ type Result struct {
 	// Duplicates counts tokens listed twice in one list (items shift between pages while a list
 	// is read): each token is kept once.
 	Duplicates int
-	// Upgrades counts pending requests joined to the approved grant of the same token (upgrade
-	// requests): each makes one token with its grant, counted under grants.
+	// Upgrades counts the pending requests that took in the approved grant of the same token
+	// (upgrade requests): each is one token, counted under requests.
 	Upgrades int
 	// Skipped counts the credential authorizations that are not tokens (SSH keys, ...), by
 	// GitHub's credential_type ("other" for a type that is not plain text): listed by GitHub,
@@ -333,9 +334,9 @@ type orgCollector struct {
 
 func (c *orgCollector) run(ctx context.Context) {
 	c.repoLists = map[string][]repoList{}
-	// Pending requests first: a request for a token the organisation already approved joins that
-	// token's grant, so grants are still handed on page by page as they are read. Requests are
-	// few; those for tokens without a grant are handed on after the grants.
+	// Pending requests first: a request for a token the organisation already approved takes that
+	// token's grant in, and the grants are still handed on page by page as they are read. Requests
+	// are few; they are handed on after the grants.
 	reqs := c.requests(ctx)
 	var grants []facts.Token
 	if !c.stopped {
@@ -343,7 +344,7 @@ func (c *orgCollector) run(ctx context.Context) {
 	} else {
 		c.incomplete("personal-access-tokens", "not read: collection of this organisation stopped early")
 	}
-	pending := reqs.unlinked(c)
+	pending := reqs.pending(c)
 	if c.opts.Repositories {
 		c.repositories(ctx, grants, pending)
 		c.emit(grants)

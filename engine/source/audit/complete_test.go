@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokencheck/tokencheck/engine/decide"
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/ghapi/ghapitest"
@@ -54,8 +55,9 @@ func ids(ts []facts.Token) []string {
 	return out
 }
 
-// A pending request for a token the organisation already approved is that token, once: judged on
-// what it asks for, with the approved access beside it and both of GitHub's ids for review.
+// A pending request for a token the organisation already approved is that token, once: the
+// request, judged on what the token would have once approved, with the approved access beside it
+// and both of GitHub's ids for review.
 func TestUpgradeRequestIsOneTokenWithItsGrant(t *testing.T) {
 	for _, repositories := range []bool{false, true} {
 		t.Run(fmt.Sprintf("repositories=%v", repositories), func(t *testing.T) {
@@ -65,17 +67,17 @@ func TestUpgradeRequestIsOneTokenWithItsGrant(t *testing.T) {
 			if len(res.Problems) != 0 {
 				t.Fatalf("problems %v", res.Problems)
 			}
-			want := "org:acme/pat:98716,org:acme/pat:98717,org:acme/pat:98718,org:acme/pat:98790,org:acme/request:3001,org:acme/request:3003"
+			want := "org:acme/pat:98717,org:acme/pat:98718,org:acme/pat:98790,org:acme/request:3001,org:acme/request:3002,org:acme/request:3003"
 			if got := strings.Join(ids(res.Tokens), ","); got != want {
-				t.Fatalf("tokens %s\nwant   %s (no separate org:acme/request:3002)", got, want)
+				t.Fatalf("tokens %s\nwant   %s (grant 25381's token only as request 3002)", got, want)
 			}
 			if strings.Join(streamed, ",") != want {
 				t.Errorf("handed on %v, want the result's tokens in order, each once", streamed)
 			}
-			if res.Counts[audit.SourceGrants] != 4 || res.Counts[audit.SourceRequests] != 2 || res.Upgrades != 1 {
+			if res.Counts[audit.SourceGrants] != 3 || res.Counts[audit.SourceRequests] != 3 || res.Upgrades != 1 {
 				t.Errorf("counts %v, upgrades %d", res.Counts, res.Upgrades)
 			}
-			up := byID(res.Tokens)["org:acme/pat:98716"]
+			up := byID(res.Tokens)["org:acme/request:3002"]
 			granted := time.Date(2026, 5, 16, 15, 47, 9, 0, time.UTC)
 			if up.Approval != facts.ApprovalPending || up.Description != "The release job now also needs to change branch protection" ||
 				up.RepositorySelection != facts.SelectAll || up.CreatedAt == nil || !up.CreatedAt.Equal(granted) {
@@ -86,11 +88,11 @@ func TestUpgradeRequestIsOneTokenWithItsGrant(t *testing.T) {
 				Repository: map[string]string{"metadata": "read", "administration": "write"}, Organization: map[string]string{"members": "read"}}) {
 				t.Errorf("permissions %+v", up.Permissions)
 			}
-			if up.Current == nil || up.Current.RepositorySelection != facts.SelectAll || up.Current.GrantedAt == nil || !up.Current.GrantedAt.Equal(granted) ||
+			if up.Current == nil || up.Current.ID != "org:acme/pat:98716" || up.Current.RepositorySelection != facts.SelectAll || up.Current.GrantedAt == nil || !up.Current.GrantedAt.Equal(granted) ||
 				!reflect.DeepEqual(up.Current.Permissions, &facts.Permissions{Repository: map[string]string{"metadata": "read"}, Organization: map[string]string{"members": "read"}}) {
 				t.Errorf("current = %+v", up.Current)
 			}
-			if got := res.GitHubIDs["org:acme/pat:98716"]; got != (audit.GitHubIDs{Grant: 25381, Request: 3002, Token: 98716}) {
+			if got := res.GitHubIDs["org:acme/request:3002"]; got != (audit.GitHubIDs{Grant: 25381, Request: 3002, Token: 98716}) {
 				t.Errorf("ids of the upgrade %+v", got)
 			}
 			if got := res.GitHubIDs["org:acme/request:3003"]; got != (audit.GitHubIDs{Request: 3003, Token: 99002}) {
@@ -99,11 +101,23 @@ func TestUpgradeRequestIsOneTokenWithItsGrant(t *testing.T) {
 			if got := res.GitHubIDs["org:acme/pat:98717"]; got != (audit.GitHubIDs{Grant: 25382, Token: 98717}) {
 				t.Errorf("ids of a grant %+v", got)
 			}
-			if _, ok := res.GitHubIDs["org:acme/request:3002"]; ok {
-				t.Errorf("the upgrade request has ids of its own token")
+			if _, ok := res.GitHubIDs["org:acme/pat:98716"]; ok {
+				t.Errorf("the grant taken into the upgrade request still has ids of its own token")
 			}
 			if g := byID(res.Tokens)["org:acme/pat:98717"]; g.Current != nil || g.Approval != facts.ApprovalApproved {
 				t.Errorf("a grant without a request changed: %+v", g)
+			}
+			// Review decides the upgrade as the request it is, never as a grant to revoke.
+			for _, sub := range decide.Subjects(res.Tokens, nil, func(tok facts.Token) (int64, bool) {
+				ids, ok := res.GitHubIDs[tok.ID]
+				return ids.Grant, ok
+			}) {
+				if sub.Token.ID == "org:acme/request:3002" && (sub.Kind != decide.KindRequest || sub.ID != 3002) {
+					t.Errorf("review sees the upgrade as %s %d", sub.Kind, sub.ID)
+				}
+				if sub.Kind == decide.KindGrant && sub.TokenID == 98716 {
+					t.Errorf("review sees the upgraded token as a grant of its own")
+				}
 			}
 		})
 	}
@@ -136,6 +150,9 @@ func TestUpgradeOfASubsetGrant(t *testing.T) {
 	}
 	if tok.LastUsedAt == nil || tok.LastUsedAt.Day() != 21 {
 		t.Errorf("last used %v, want the later of the two", tok.LastUsedAt)
+	}
+	if tok.ID != "org:acme/request:51" || tok.CreatedAt == nil || tok.CreatedAt.Month() != time.June {
+		t.Errorf("id %s, created %v: want the request, created by the grant time", tok.ID, tok.CreatedAt)
 	}
 }
 

@@ -67,9 +67,9 @@ type listSpec struct {
 	stream     bool   // hand each page on as soon as it is read
 	// token turns an item into a token, or says why the item is malformed.
 	token func(grant) (facts.Token, error)
-	// keep, when set, is told of each token kept (not a duplicate) before it is handed on; it may
-	// change the token.
-	keep func(grant, *facts.Token)
+	// keep, when set, is told of each token read (not a duplicate) before it is handed on; it may
+	// change the token, or leave it out of the list by returning false.
+	keep func(grant, *facts.Token) bool
 }
 
 // fineGrainedList reads every page of a grant-shaped list endpoint of the organisation (each owner
@@ -95,8 +95,8 @@ func (c *orgCollector) fineGrainedList(ctx context.Context, spec listSpec) []fac
 					continue
 				}
 				seen[t.ID] = true
-				if spec.keep != nil {
-					spec.keep(item, &t)
+				if spec.keep != nil && !spec.keep(item, &t) {
+					continue
 				}
 				out = append(out, t)
 			}
@@ -121,17 +121,17 @@ func (c *orgCollector) isStopped() bool {
 }
 
 // requestSet is the organisation's pending requests, read before the grants so that a request for
-// a token the organisation already approved joins that token's grant.
+// a token the organisation already approved (an upgrade request) takes that token's grant in.
 type requestSet struct {
 	tokens  []facts.Token
-	items   map[string]grant // by fact id
+	items   map[string]grant // the request behind each token, by fact id
 	byToken map[int64]int    // token_id → index in tokens of the newest request for it
-	linked  []bool
+	grants  map[int]grant    // index in tokens → the grant an upgrade request took in
 }
 
-// requests lists the pending requests; they are handed on later, by unlinked.
+// requests lists the pending requests; they are handed on after the grants, by pending.
 func (c *orgCollector) requests(ctx context.Context) *requestSet {
-	rs := &requestSet{items: map[string]grant{}, byToken: map[int64]int{}}
+	rs := &requestSet{items: map[string]grant{}, byToken: map[int64]int{}, grants: map[int]grant{}}
 	rs.tokens = c.fineGrainedList(ctx, listSpec{
 		endpoint: "personal-access-token-requests", permission: "Personal access token requests",
 		token: func(r grant) (facts.Token, error) {
@@ -140,9 +140,11 @@ func (c *orgCollector) requests(ctx context.Context) *requestSet {
 			}
 			return c.fineGrained(r, "request", r.ID, facts.ApprovalPending), nil
 		},
-		keep: func(r grant, t *facts.Token) { rs.items[t.ID] = r },
+		keep: func(r grant, t *facts.Token) bool {
+			rs.items[t.ID] = r
+			return true
+		},
 	})
-	rs.linked = make([]bool, len(rs.tokens))
 	for i, t := range rs.tokens {
 		r := rs.items[t.ID]
 		if r.TokenID == 0 {
@@ -155,26 +157,36 @@ func (c *orgCollector) requests(ctx context.Context) *requestSet {
 	return rs
 }
 
-// unlinked returns the requests that joined no grant, each its own token, and records their ids
-// and repository lists.
-func (rs *requestSet) unlinked(c *orgCollector) []facts.Token {
-	var out []facts.Token
-	for i, t := range rs.tokens {
-		if rs.linked[i] {
-			continue
-		}
+// pending returns the requests, each one token (an upgrade request with its grant taken in), and
+// records their ids and repository lists.
+func (rs *requestSet) pending(c *orgCollector) []facts.Token {
+	for i := range rs.tokens {
+		t := &rs.tokens[i]
 		r := rs.items[t.ID]
-		c.res.GitHubIDs[t.ID] = GitHubIDs{Request: r.ID, Token: r.TokenID}
-		if t.RepositorySelection == facts.SelectSubset {
-			c.repoLists[t.ID] = []repoList{{path: requestRepositories(c.org, r.ID), requested: true}}
+		ids := GitHubIDs{Request: r.ID, Token: r.TokenID}
+		var lists []repoList
+		judged := t.RepositorySelection == facts.SelectSubset
+		if g, ok := rs.grants[i]; ok {
+			ids.Grant = g.ID
+			// The grant's repositories are the approved ones; they are also part of what the
+			// token is judged on when it stays limited to a subset.
+			if t.Current.RepositorySelection == facts.SelectSubset {
+				lists = append(lists, repoList{path: grantRepositories(c.org, g.ID), current: true, requested: judged})
+			}
 		}
-		out = append(out, t)
+		if r.RepositorySelection == string(facts.SelectSubset) && judged {
+			lists = append(lists, repoList{path: requestRepositories(c.org, r.ID), requested: true})
+		}
+		if len(lists) > 0 {
+			c.repoLists[t.ID] = lists
+		}
+		c.res.GitHubIDs[t.ID] = ids
 	}
-	return out
+	return rs.tokens
 }
 
-// grants lists the approved fine-grained tokens. Their fact ids are the tokens' ids; a pending
-// request for the same token joins it (an upgrade request).
+// grants lists the approved fine-grained tokens; their fact ids are the tokens' ids. A grant with a
+// pending request for the same token is taken into that request (see upgrade) and left out here.
 func (c *orgCollector) grants(ctx context.Context, reqs *requestSet) []facts.Token {
 	return c.fineGrainedList(ctx, listSpec{
 		endpoint: "personal-access-tokens", permission: "Personal access tokens", stream: !c.opts.Repositories,
@@ -184,32 +196,20 @@ func (c *orgCollector) grants(ctx context.Context, reqs *requestSet) []facts.Tok
 			}
 			return c.fineGrained(g, "pat", g.TokenID, facts.ApprovalApproved), nil
 		},
-		keep: func(g grant, t *facts.Token) {
-			ids := GitHubIDs{Grant: g.ID, Token: g.TokenID}
-			var lists []repoList
+		keep: func(g grant, t *facts.Token) bool {
+			if i, ok := reqs.byToken[g.TokenID]; ok {
+				if _, taken := reqs.grants[i]; !taken {
+					reqs.grants[i] = g
+					c.upgrade(&reqs.tokens[i], *t)
+					c.res.Upgrades++
+					return false
+				}
+			}
+			c.res.GitHubIDs[t.ID] = GitHubIDs{Grant: g.ID, Token: g.TokenID}
 			if t.RepositorySelection == facts.SelectSubset {
-				lists = append(lists, repoList{path: grantRepositories(c.org, g.ID), requested: true})
+				c.repoLists[t.ID] = []repoList{{path: grantRepositories(c.org, g.ID), requested: true}}
 			}
-			if i, ok := reqs.byToken[g.TokenID]; ok && !reqs.linked[i] {
-				reqs.linked[i] = true
-				req := reqs.tokens[i]
-				r := reqs.items[req.ID]
-				ids.Request = r.ID
-				c.upgrade(t, req)
-				c.res.Upgrades++
-				// The grant's repositories are the approved ones; they are also requested when the
-				// request keeps the selection a subset. The request's own list is requested.
-				for j := range lists {
-					lists[j].current, lists[j].requested = true, t.RepositorySelection == facts.SelectSubset
-				}
-				if req.RepositorySelection == facts.SelectSubset && t.RepositorySelection == facts.SelectSubset {
-					lists = append(lists, repoList{path: requestRepositories(c.org, r.ID), requested: true})
-				}
-			}
-			if len(lists) > 0 {
-				c.repoLists[t.ID] = lists
-			}
-			c.res.GitHubIDs[t.ID] = ids
+			return true
 		},
 	})
 }
@@ -222,33 +222,35 @@ func requestRepositories(org string, requestID int64) string {
 	return fmt.Sprintf("orgs/%s/personal-access-token-requests/%d/repositories?per_page=100", org, requestID)
 }
 
-// upgrade joins a pending request to the approved grant t of the same token: one token, judged on
-// what it would be once the request is approved, with the approved access kept as Current. GitHub's
-// request lists the permissions requested; each permission gets the higher level of grant and
-// request, and the repository selection the broader of the two, so the token is never judged on
-// less than it could reach.
-func (c *orgCollector) upgrade(t *facts.Token, req facts.Token) {
-	t.Current = &facts.Access{RepositorySelection: t.RepositorySelection, Permissions: t.Permissions, GrantedAt: t.CreatedAt}
-	t.Approval = facts.ApprovalPending
-	if req.Name != "" {
-		t.Name = req.Name
+// upgrade takes the approved grant g of the same token into the pending request t: one token, with
+// the request's id, judged on what it would be once the request is approved, and the approved access
+// kept as Current. GitHub's request lists the permissions requested; each permission gets the higher
+// level of grant and request, and the repository selection the broader of the two, so the token is
+// never judged on less than it could reach.
+func (c *orgCollector) upgrade(t *facts.Token, g facts.Token) {
+	t.Current = &facts.Access{ID: g.ID, RepositorySelection: g.RepositorySelection, Permissions: g.Permissions, GrantedAt: g.CreatedAt}
+	if t.Name == "" {
+		t.Name = g.Name
 	}
-	t.Description = req.Description
-	t.RepositorySelection = broader(t.RepositorySelection, req.RepositorySelection)
-	t.Permissions = c.higher(t.Permissions, req.Permissions)
+	t.RepositorySelection = broader(g.RepositorySelection, t.RepositorySelection)
+	t.Permissions = c.higher(g.Permissions, t.Permissions)
+	// The token existed when its access was first granted: the earlier bound on its creation.
+	if g.CreatedAt != nil && (t.CreatedAt == nil || g.CreatedAt.Before(*t.CreatedAt)) {
+		t.CreatedAt = g.CreatedAt
+	}
 	switch {
-	case t.ExpiresAt == nil || req.ExpiresAt == nil:
+	case t.ExpiresAt == nil || g.ExpiresAt == nil:
 		// One of them never expires (or expired at a time GitHub did not say, marked below).
-		if !t.IsUnknown(facts.FactExpiresAt) && !req.IsUnknown(facts.FactExpiresAt) {
+		if !t.IsUnknown(facts.FactExpiresAt) && !g.IsUnknown(facts.FactExpiresAt) {
 			t.ExpiresAt = nil
 		}
-	case req.ExpiresAt.After(*t.ExpiresAt):
-		t.ExpiresAt = req.ExpiresAt
+	case g.ExpiresAt.After(*t.ExpiresAt):
+		t.ExpiresAt = g.ExpiresAt
 	}
-	if req.LastUsedAt != nil && (t.LastUsedAt == nil || req.LastUsedAt.After(*t.LastUsedAt)) {
-		t.LastUsedAt = req.LastUsedAt
+	if g.LastUsedAt != nil && (t.LastUsedAt == nil || g.LastUsedAt.After(*t.LastUsedAt)) {
+		t.LastUsedAt = g.LastUsedAt
 	}
-	for _, u := range req.Unknown {
+	for _, u := range g.Unknown {
 		t.MarkUnknown(u)
 	}
 	if t.Permissions == nil {
