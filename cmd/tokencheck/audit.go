@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ type auditOptions struct {
 	Concurrency      int
 	AllInstallations bool
 	ExcludeOrgs      []string
+	Owners           []string
 }
 
 func newAuditCmd(io streams) *cobra.Command {
@@ -48,7 +50,12 @@ Enterprise Cloud with SAML, the credential authorizations of classic tokens, and
 GitHub answers the first two to GitHub Apps only: pass an installation token in GH_TOKEN or GITHUB_TOKEN
 (what actions/create-github-app-token gives a workflow), or --app-id and --app-key to mint one per
 organisation. The App needs the organization permissions "Personal access tokens" and "Personal access
-token requests" (read). Credential authorizations need an org owner's token (--owner-token-env).
+token requests" (read), and "Administration" (read) for credential authorizations, which an org
+owner's token with read:org may read instead (--owner-token-env).
+
+A pending request for a token the organisation already approved (an upgrade request) is judged with
+its grant as one token, on what it would have once approved. --owner LOGIN limits the audit to the
+tokens of those accounts.
 
 A part that cannot be read whole is reported incomplete (exit 3), never as zero tokens.`,
 		Args: cobra.NoArgs,
@@ -71,6 +78,7 @@ A part that cannot be read whole is reported incomplete (exit 3), never as zero 
 	f.IntVar(&opts.Concurrency, "concurrency", 4, "organisations read at once (`N`), each with its own installation token and rate limit")
 	f.BoolVar(&opts.AllInstallations, "all-installations", false, "with --app-id/--app-key: audit every organisation the App is installed on")
 	f.StringSliceVar(&opts.ExcludeOrgs, "exclude-org", nil, "leave organisation `ORG` out (repeatable, or a comma list); with --all-installations")
+	f.StringSliceVar(&opts.Owners, "owner", nil, "audit only the tokens of user `LOGIN` (repeatable, or a comma list): GitHub's owner[] filter")
 	return cmd
 }
 
@@ -110,8 +118,9 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 		}
 	}
 	orgs := auditOrgs(opts, j, installed)
+	owners, ownersOK := auditOwners(opts, j)
 	src := &audit.Source{API: api, Credentials: creds, Catalog: j.catalog, Options: audit.Options{
-		Orgs: orgs, Repositories: opts.Repositories, Credentials: !opts.NoCredentials, OrgConcurrency: opts.Concurrency,
+		Orgs: orgs, Owners: owners, Repositories: opts.Repositories, Credentials: !opts.NoCredentials, OrgConcurrency: opts.Concurrency,
 		Hints: audit.Hints{
 			NoCredentials: "pass --no-credential-authorizations for other organisations",
 			OwnerToken:    "pass one with --owner-token-env VAR",
@@ -135,7 +144,7 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 		}
 	}
 	var sources []engine.Source
-	if api != nil && len(orgs) > 0 && (creds.App != nil || !creds.Token.Empty()) {
+	if api != nil && len(orgs) > 0 && ownersOK && (creds.App != nil || !creds.Token.Empty()) {
 		sources = append(sources, src)
 	}
 	fo, err := newFactsOut(opts.api.FactsOut)
@@ -157,6 +166,9 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 	if collected == nil {
 		collected = &audit.Result{Counts: map[string]int{}}
 	}
+	if n := skippedNote(collected.Skipped); n != "" {
+		fmt.Fprintf(io.Err, "tokencheck: credential authorizations that are not tokens, listed by GitHub but not judged: %s\n", n)
+	}
 	return j.conclude(res, func(r *report.Report) {
 		owners := map[string]string{}
 		for _, t := range collected.Tokens {
@@ -172,6 +184,33 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 		}
 		r.Audit = a
 	})
+}
+
+// auditOwners checks --owner: a login GitHub cannot have is an input error (exit 2). ok is false
+// when logins were given but none is valid: a targeted audit of nobody is not an audit of everybody.
+func auditOwners(opts *auditOptions, j *judge) (owners []string, ok bool) {
+	for _, o := range opts.Owners {
+		if o = strings.TrimSpace(o); !audit.ValidLogin(o) {
+			j.problem(finding.Problem{Kind: finding.Input, Source: "--owner", Message: fmt.Sprintf("%q is not a GitHub login", o)})
+			continue
+		}
+		owners = append(owners, o)
+	}
+	return owners, len(opts.Owners) == 0 || len(owners) > 0
+}
+
+// skippedNote lists the skipped credentials by type ("SSH key 2, other 1"), "" when none were.
+func skippedNote(skipped map[string]int) string {
+	kinds := make([]string, 0, len(skipped))
+	for k := range skipped {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = fmt.Sprintf("%s %d", k, skipped[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // auditOrgs gathers --org and --orgs-file, each org once, checking names.

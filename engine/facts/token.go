@@ -112,8 +112,24 @@ type Token struct {
 	AcceptedPermissions []map[string]string `json:"accepted_permissions,omitempty"`
 	// AcceptedScopes is X-Accepted-OAuth-Scopes: the classic scopes, any of which the endpoint accepts.
 	AcceptedScopes []string `json:"accepted_scopes,omitempty"`
-	Unknown        []string `json:"unknown,omitempty"`
-	Source         Source   `json:"source"`
+	// Current is set on an upgrade request: a pending request to change the access of a token the
+	// organisation has already approved. The token's own repository selection, repositories and
+	// permissions are then what it would have once the request is approved (what it is judged
+	// on), and Current is the access approved today.
+	Current *Access  `json:"current,omitempty"`
+	Unknown []string `json:"unknown,omitempty"`
+	Source  Source   `json:"source"`
+}
+
+// Access is what an approved fine-grained token reaches in an organisation.
+type Access struct {
+	// ID is the fact id of the approved grant (org:ORG/pat:TOKEN_ID).
+	ID                  string              `json:"id,omitempty"`
+	RepositorySelection RepositorySelection `json:"repository_selection,omitempty"`
+	Repositories        []string            `json:"repositories,omitempty"`
+	Permissions         *Permissions        `json:"permissions,omitempty"`
+	// GrantedAt is when the organisation approved it.
+	GrantedAt *time.Time `json:"granted_at,omitempty"`
 }
 
 // Permissions are fine-grained grants by resource group; names GitHub does not define land in Other.

@@ -25,7 +25,9 @@ type Org struct {
 	Grants       []json.RawMessage
 	Requests     []json.RawMessage
 	Credentials  []json.RawMessage
-	Repositories map[int64][]json.RawMessage // by grant id
+	Repositories map[int64][]json.RawMessage // by grant id (pat_id)
+	// RequestRepositories are the repositories of requests limited to a subset, by pat_request_id.
+	RequestRepositories map[int64][]json.RawMessage
 	// Allowed are the fingerprints of the credentials the org's endpoints answer; others get 403.
 	Allowed []string
 	// OwnerAllowed, when set, are the credentials credential-authorizations answers instead.
@@ -78,9 +80,12 @@ func (s *Server) fault(path string, page int) (Response, bool) {
 }
 
 // ServeOrg serves the organisation's token endpoints with GitHub's pagination (per_page, page,
-// Link with rel="next" and rel="last", next links in the /organizations/ID/ form).
+// Link with rel="next" and rel="last", next links in the /organizations/ID/ form, keeping the
+// query's filters) and filters: owner[] on the grant and request lists (at most 10 logins, as
+// GitHub documents; more is a 422) and login on credential authorizations.
 func (s *Server) ServeOrg(o *Org) {
-	list := func(items func() []json.RawMessage, ownerEndpoint bool, orgPath, idPath string) {
+	type filter func(w http.ResponseWriter, r *http.Request, items []json.RawMessage) ([]json.RawMessage, bool)
+	list := func(items func() []json.RawMessage, ownerEndpoint bool, orgPath, idPath string, filters ...filter) {
 		h := func(w http.ResponseWriter, r *http.Request) {
 			s.mu.Lock()
 			allowed := o.Allowed
@@ -93,16 +98,23 @@ func (s *Server) ServeOrg(o *Org) {
 				Write(w, r, jsonResponse(http.StatusForbidden, `{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/orgs/personal-access-tokens","status":"403"}`))
 				return
 			}
-			s.page(w, r, orgPath, items(), "/organizations/"+strconv.FormatInt(o.ID, 10)+idPath)
+			all := items()
+			for _, f := range filters {
+				var ok bool
+				if all, ok = f(w, r, all); !ok {
+					return
+				}
+			}
+			s.page(w, r, orgPath, all, "/organizations/"+strconv.FormatInt(o.ID, 10)+idPath)
 		}
 		s.Handle(orgPath, h)
 		s.Handle("/organizations/"+strconv.FormatInt(o.ID, 10)+idPath, h)
 	}
 	base := "/orgs/" + o.Login
-	list(func() []json.RawMessage { return o.Grants }, false, base+"/personal-access-tokens", "/personal-access-tokens")
-	list(func() []json.RawMessage { return o.Requests }, false, base+"/personal-access-token-requests", "/personal-access-token-requests")
+	list(func() []json.RawMessage { return o.Grants }, false, base+"/personal-access-tokens", "/personal-access-tokens", byOwner)
+	list(func() []json.RawMessage { return o.Requests }, false, base+"/personal-access-token-requests", "/personal-access-token-requests", byOwner)
 	if o.Credentials != nil {
-		list(func() []json.RawMessage { return o.Credentials }, true, base+"/credential-authorizations", "/credential-authorizations")
+		list(func() []json.RawMessage { return o.Credentials }, true, base+"/credential-authorizations", "/credential-authorizations", byLogin)
 	} else {
 		s.Handle(base+"/credential-authorizations", func(w http.ResponseWriter, r *http.Request) {
 			Write(w, r, jsonResponse(http.StatusNotFound, `{"message":"Not Found","documentation_url":"https://docs.github.com/rest/orgs/orgs#list-saml-sso-authorizations-for-an-organization","status":"404"}`))
@@ -112,6 +124,60 @@ func (s *Server) ServeOrg(o *Org) {
 		p := fmt.Sprintf("%s/personal-access-tokens/%d/repositories", base, id)
 		list(func() []json.RawMessage { return repos }, false, p, fmt.Sprintf("/personal-access-tokens/%d/repositories", id))
 	}
+	for id, repos := range o.RequestRepositories {
+		p := fmt.Sprintf("%s/personal-access-token-requests/%d/repositories", base, id)
+		list(func() []json.RawMessage { return repos }, false, p, fmt.Sprintf("/personal-access-token-requests/%d/repositories", id))
+	}
+}
+
+// byOwner keeps the items whose owner.login is one of the owner[] logins of the query, if any.
+func byOwner(w http.ResponseWriter, r *http.Request, items []json.RawMessage) ([]json.RawMessage, bool) {
+	logins := r.URL.Query()["owner[]"]
+	if len(logins) == 0 {
+		return items, true
+	}
+	if len(logins) > 10 {
+		Write(w, r, jsonResponse(http.StatusUnprocessableEntity, `{"message":"Validation Failed","errors":[{"resource":"Request","field":"owner","code":"invalid"}],"documentation_url":"https://docs.github.com/rest/orgs/personal-access-tokens","status":"422"}`))
+		return nil, false
+	}
+	return keep(items, logins, func(item json.RawMessage) string {
+		var v struct {
+			Owner struct {
+				Login string `json:"login"`
+			} `json:"owner"`
+		}
+		_ = json.Unmarshal(item, &v)
+		return v.Owner.Login
+	}), true
+}
+
+// byLogin keeps the credential authorizations of the query's login, if any.
+func byLogin(_ http.ResponseWriter, r *http.Request, items []json.RawMessage) ([]json.RawMessage, bool) {
+	login := r.URL.Query().Get("login")
+	if login == "" {
+		return items, true
+	}
+	return keep(items, []string{login}, func(item json.RawMessage) string {
+		var v struct {
+			Login string `json:"login"`
+		}
+		_ = json.Unmarshal(item, &v)
+		return v.Login
+	}), true
+}
+
+// keep returns the items whose login (case-insensitive, as GitHub compares logins) is listed.
+func keep(items []json.RawMessage, logins []string, login func(json.RawMessage) string) []json.RawMessage {
+	out := []json.RawMessage{}
+	for _, item := range items {
+		for _, l := range logins {
+			if strings.EqualFold(login(item), l) {
+				out = append(out, item)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func allowedCred(r *http.Request, allowed []string) bool {
@@ -162,8 +228,16 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, faultPath string, 
 		hi = len(items)
 	}
 	var links []string
+	// Links keep the request's other parameters (filters), as GitHub's do.
+	extra := ""
+	rest := r.URL.Query()
+	rest.Del("per_page")
+	rest.Del("page")
+	if len(rest) > 0 {
+		extra = "&" + rest.Encode()
+	}
 	link := func(p int, rel string) {
-		links = append(links, fmt.Sprintf(`<%s%s?per_page=%d&page=%d>; rel="%s"`, s.URL, linkPath, perPage, p, rel))
+		links = append(links, fmt.Sprintf(`<%s%s?per_page=%d&page=%d%s>; rel="%s"`, s.URL, linkPath, perPage, p, extra, rel))
 	}
 	if page < last {
 		link(page+1, "next")

@@ -1,7 +1,14 @@
 // Package audit collects, read-only, every token with access to a GitHub organisation: approved
 // fine-grained grants and pending requests (GitHub Apps only) and, on Enterprise Cloud with SAML,
-// the credential authorizations of classic tokens. It normalises them into token facts. A part it
-// cannot read whole is reported incomplete with the reason, never as zero tokens.
+// the credential authorizations of classic and OAuth app tokens. It normalises them into token
+// facts. A part it cannot read whole is reported incomplete with the reason, never as zero tokens.
+//
+// A pending request for a token the organisation already approved (an upgrade request: same
+// token_id as a grant) is one token, the request's (org:ORG/request:ID: what is pending is the
+// request, and review decides requests): it carries what the token would have once approved (the
+// broader repository selection, the higher level of each permission), approval "pending", and the
+// approved grant's access in facts.Token.Current; the grant is not listed on its own, and the
+// token's GitHubIDs carry pat_id as well as pat_request_id.
 package audit
 
 import (
@@ -11,7 +18,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,7 +39,12 @@ const (
 // Options say what to source.
 type Options struct {
 	Orgs []string
-	// Repositories also lists the repositories of grants limited to a subset.
+	// Owners, when set, limits the audit to the tokens of these accounts (logins): GitHub's
+	// owner[] filter of the grant and request lists, at most MaxOwnersPerCall a call (a longer
+	// list takes several calls), and the login filter of credential authorizations (one call per
+	// owner).
+	Owners []string
+	// Repositories also lists the repositories of grants and requests limited to a subset.
 	Repositories bool
 	// Credentials collects SAML credential authorizations (Enterprise Cloud only).
 	Credentials bool
@@ -87,11 +98,21 @@ type Result struct {
 	// Duplicates counts tokens listed twice in one list (items shift between pages while a list
 	// is read): each token is kept once.
 	Duplicates int
+	// Upgrades counts the pending requests that took in the approved grant of the same token
+	// (upgrade requests): each is one token, counted under requests.
+	Upgrades int
+	// Skipped counts the credential authorizations that are not tokens (SSH keys, ...), by
+	// GitHub's credential_type ("other" for a type that is not plain text): listed by GitHub,
+	// not judged.
+	Skipped map[string]int
 	// GitHubIDs are GitHub's ids behind each token fact id, for the calls that act on a token
 	// (review and revoke): a grant's pat_id and token_id, a request's pat_request_id and the
-	// token_id of the token it asks for.
+	// token_id of the token it asks for; an upgrade request's token has all three.
 	GitHubIDs map[string]GitHubIDs
 }
+
+// MaxOwnersPerCall is how many logins GitHub's owner[] filter takes in one call.
+const MaxOwnersPerCall = 10
 
 // GitHubIDs are the ids GitHub gives a grant or a request.
 type GitHubIDs struct {
@@ -100,16 +121,24 @@ type GitHubIDs struct {
 	Token   int64 `json:"token_id,omitempty"`
 }
 
-var orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
+var (
+	orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
+	// A user login: letters, digits and hyphens, and the underscore and longer names of Enterprise
+	// Managed Users (login_shortcode).
+	userLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?$`)
+)
 
 // ValidOrg reports whether s can be a GitHub organisation login.
 func ValidOrg(s string) bool { return orgName.MatchString(s) }
+
+// ValidLogin reports whether s can be a GitHub user login.
+func ValidLogin(s string) bool { return userLogin.MatchString(s) }
 
 // Collect reads the organisations, several at once, and hands their tokens to Options.Tokens in
 // the order of Options.Orgs. It stops early only when ctx ends or Tokens refuses a batch; what was
 // collected by then is returned, with the unfinished parts marked incomplete.
 func Collect(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.Catalog, opts Options) *Result {
-	res := &Result{Counts: map[string]int{}, GitHubIDs: map[string]GitHubIDs{}}
+	res := newResult()
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
 	}
@@ -135,6 +164,13 @@ func Collect(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.
 			continue
 		}
 		orgs = append(orgs, org)
+	}
+	if len(opts.Owners) > 0 {
+		var ok bool
+		if opts.Owners, ok = owners(opts.Owners, res); !ok {
+			// A targeted audit whose every owner is wrong audits nobody, not everybody.
+			return res
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -188,6 +224,10 @@ func Collect(ctx context.Context, api *ghapi.API, creds Credentials, cat *facts.
 		res.Pages += r.Pages
 		res.Mints += r.Mints
 		res.Duplicates += r.Duplicates
+		res.Upgrades += r.Upgrades
+		for k, v := range r.Skipped {
+			res.Skipped[k] += v
+		}
 		for k, v := range r.GitHubIDs {
 			res.GitHubIDs[k] = v
 		}
@@ -236,7 +276,7 @@ type orgPart struct {
 }
 
 func newOrgPart() *orgPart {
-	p := &orgPart{res: &Result{Counts: map[string]int{}, GitHubIDs: map[string]GitHubIDs{}}}
+	p := &orgPart{res: newResult()}
 	p.cond = sync.NewCond(&p.mu)
 	return p
 }
@@ -286,24 +326,32 @@ type orgCollector struct {
 	res         *Result
 	out         *orgPart
 	mu          sync.Mutex
-	stopped     bool             // a rate limit, an interruption or the consumer ended this org early
-	grantIDs    map[string]int64 // token id → grant id, for the repositories endpoint
+	stopped     bool // a rate limit, an interruption or the consumer ended this org early
+	// repoLists are the repository lists behind each token fact id limited to a subset, for
+	// Options.Repositories.
+	repoLists map[string][]repoList
 }
 
 func (c *orgCollector) run(ctx context.Context) {
-	grants := c.grants(ctx)
-	if c.opts.Repositories && !c.stopped {
-		c.repositories(ctx, grants)
+	c.repoLists = map[string][]repoList{}
+	// Pending requests first: a request for a token the organisation already approved takes that
+	// token's grant in, and the grants are still handed on page by page as they are read. Requests
+	// are few; they are handed on after the grants.
+	reqs := c.requests(ctx)
+	var grants []facts.Token
+	if !c.stopped {
+		grants = c.grants(ctx, reqs)
+	} else {
+		c.incomplete("personal-access-tokens", "not read: collection of this organisation stopped early")
 	}
+	pending := reqs.pending(c)
 	if c.opts.Repositories {
+		c.repositories(ctx, grants, pending)
 		c.emit(grants)
 	}
+	c.emit(pending)
 	c.add(SourceGrants, grants)
-	if !c.stopped {
-		c.add(SourceRequests, c.requests(ctx))
-	} else {
-		c.incomplete("personal-access-token-requests", "not read: collection of this organisation stopped early")
-	}
+	c.add(SourceRequests, pending)
 	if c.opts.Credentials {
 		if !c.stopped {
 			c.add(SourceCredentials, c.credentials(ctx))
@@ -494,195 +542,6 @@ func appHint(what string) func(*ghapi.Failure) string {
 		}
 		return ""
 	}
-}
-
-// grants lists the approved fine-grained tokens. Their ids are the tokens' ids; the grant ids are
-// kept for the repositories endpoint.
-func (c *orgCollector) grants(ctx context.Context) []facts.Token {
-	c.grantIDs = map[string]int64{}
-	return c.fineGrainedList(ctx, "personal-access-tokens", "Personal access tokens", !c.opts.Repositories, func(g grant) (facts.Token, error) {
-		if g.TokenID == 0 || g.ID == 0 {
-			return facts.Token{}, errors.New("a grant lacks id or token_id")
-		}
-		c.grantIDs[strconv.FormatInt(g.TokenID, 10)] = g.ID
-		t := c.fineGrained(g, "pat", g.TokenID, facts.ApprovalApproved)
-		c.res.GitHubIDs[t.ID] = GitHubIDs{Grant: g.ID, Token: g.TokenID}
-		return t, nil
-	})
-}
-
-// requests lists the pending requests.
-func (c *orgCollector) requests(ctx context.Context) []facts.Token {
-	return c.fineGrainedList(ctx, "personal-access-token-requests", "Personal access token requests", true, func(r grant) (facts.Token, error) {
-		if r.ID == 0 {
-			return facts.Token{}, errors.New("a request lacks id")
-		}
-		t := c.fineGrained(r, "request", r.ID, facts.ApprovalPending)
-		c.res.GitHubIDs[t.ID] = GitHubIDs{Request: r.ID, Token: r.TokenID}
-		return t, nil
-	})
-}
-
-// fineGrainedList reads every page of a grant-shaped list endpoint of the organisation, turning each
-// item into a token with toToken (an error makes the page malformed), and hands each page on when
-// stream is set.
-func (c *orgCollector) fineGrainedList(ctx context.Context, endpoint, permission string, stream bool, toToken func(grant) (facts.Token, error)) []facts.Token {
-	var out []facts.Token
-	seen := map[string]bool{}
-	first := fmt.Sprintf("orgs/%s/%s?per_page=100", c.org, endpoint)
-	err := paginate(ctx, c, c.client, first, func(items []grant) error {
-		page := len(out)
-		for i, item := range items {
-			t, err := toToken(item)
-			if err != nil {
-				return &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Err: fmt.Errorf("item %d of a page: %w", i+1, err)}
-			}
-			if seen[t.ID] {
-				c.res.Duplicates++
-				continue
-			}
-			seen[t.ID] = true
-			out = append(out, t)
-		}
-		if stream {
-			c.emit(out[page:])
-		}
-		c.progress(len(out))
-		return nil
-	})
-	if err != nil {
-		c.fail(endpoint, err, appHint(permission))
-	}
-	return out
-}
-
-func (c *orgCollector) fineGrained(g grant, kind string, id int64, approval facts.Approval) facts.Token {
-	t := facts.Token{
-		ID:                  fmt.Sprintf("org:%s/%s:%d", c.org, kind, id),
-		Name:                g.TokenName,
-		Description:         g.Reason,
-		Type:                facts.TypeFineGrained,
-		ResourceOwner:       c.org,
-		RepositorySelection: facts.RepositorySelection(g.RepositorySelection),
-		Approval:            approval,
-		ExpiresAt:           stamp(g.TokenExpiresAt),
-		LastUsedAt:          stamp(g.TokenLastUsedAt),
-		Source:              facts.Source{Kind: facts.SourceOrgAudit},
-	}
-	if g.Owner != nil {
-		t.Owner = g.Owner.Login
-	} else {
-		t.MarkUnknown(facts.FactOwner)
-	}
-	if approval == facts.ApprovalApproved {
-		t.CreatedAt = stamp(g.AccessGrantedAt)
-	} else {
-		t.CreatedAt = stamp(g.CreatedAt)
-	}
-	if g.TokenExpired && t.ExpiresAt == nil {
-		t.MarkUnknown(facts.FactExpiresAt) // expired, but GitHub did not say when
-	}
-	if g.Permissions == nil {
-		t.MarkUnknown(facts.FactPermissions)
-	} else {
-		// "other" holds permissions outside the two groups (account permissions); place each by the
-		// catalogue, so only names GitHub does not define end up as unknown permissions.
-		p := c.cat.Group(g.Permissions.Other)
-		p.Organization = merge(p.Organization, g.Permissions.Organization)
-		p.Repository = merge(p.Repository, g.Permissions.Repository)
-		t.Permissions = p
-	}
-	if t.RepositorySelection == "" {
-		t.MarkUnknown(facts.FactRepositorySelection)
-	}
-	return t
-}
-
-func (c *orgCollector) credentials(ctx context.Context) []facts.Token {
-	var out []facts.Token
-	first := fmt.Sprintf("orgs/%s/credential-authorizations?per_page=100", c.org)
-	err := paginate(ctx, c, c.ownerClient, first, func(cs []credential) error {
-		page := len(out)
-		for _, cr := range cs {
-			if cr.CredentialType != "personal access token" {
-				continue // SSH keys and other credentials are not tokens
-			}
-			t := facts.Token{
-				ID:         fmt.Sprintf("org:%s/credential:%d", c.org, cr.CredentialID),
-				Name:       cr.AuthorizedCredentialNote,
-				Type:       facts.TypeClassic,
-				Owner:      cr.Login,
-				Scopes:     cr.Scopes,
-				ExpiresAt:  stamp(cr.AuthorizedCredentialExpiresAt),
-				LastUsedAt: stamp(cr.CredentialAccessedAt),
-				SSO:        facts.SSOAuthorized,
-				Source:     facts.Source{Kind: facts.SourceOrgAudit},
-			}
-			if t.Scopes == nil {
-				t.Scopes = []string{}
-			}
-			if n := len(cr.TokenLastEight); n >= 4 {
-				t.LastFour = cr.TokenLastEight[n-4:]
-			}
-			out = append(out, t)
-		}
-		c.emit(out[page:])
-		c.progress(len(out))
-		return nil
-	})
-	if err != nil {
-		c.fail("credential-authorizations", err, func(f *ghapi.Failure) string {
-			switch f.Kind {
-			case ghapi.KindNotFound:
-				return withHint("credential authorizations exist only on Enterprise Cloud organisations with SAML SSO", c.opts.Hints.NoCredentials)
-			case ghapi.KindForbidden, ghapi.KindRejected:
-				return withHint("this endpoint needs an organisation owner's token with read:org", c.opts.Hints.OwnerToken)
-			}
-			return ""
-		})
-	}
-	return out
-}
-
-// repositories lists the repositories of every grant limited to a subset, a few at a time.
-func (c *orgCollector) repositories(ctx context.Context, grants []facts.Token) {
-	sem := make(chan struct{}, c.opts.Concurrency)
-	var wg sync.WaitGroup
-	for i := range grants {
-		if grants[i].RepositorySelection != facts.SelectSubset {
-			continue
-		}
-		id := strings.TrimPrefix(grants[i].ID, "org:"+c.org+"/pat:")
-		grantID, ok := c.grantIDs[id]
-		if !ok {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(t *facts.Token, grantID int64) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			var repos []string
-			first := fmt.Sprintf("orgs/%s/personal-access-tokens/%d/repositories?per_page=100", c.org, grantID)
-			err := paginate(ctx, c, c.client, first, func(rs []struct {
-				FullName string `json:"full_name"`
-			}) error {
-				for _, r := range rs {
-					repos = append(repos, r.FullName)
-				}
-				return nil
-			})
-			if err != nil {
-				c.mu.Lock()
-				t.MarkUnknown("repositories")
-				c.mu.Unlock()
-				c.fail("personal-access-tokens/"+strconv.FormatInt(grantID, 10)+"/repositories", err, nil)
-				return
-			}
-			t.Repositories = repos
-		}(&grants[i], grantID)
-	}
-	wg.Wait()
 }
 
 // withHint appends the caller's hint to a reason.

@@ -136,7 +136,11 @@ func (ia *installationAuth) authorize(req *http.Request) error {
 }
 
 // Credentials are how the audit authenticates: a GitHub App (a token minted per organisation) or a
-// token given as is (an installation token from actions/create-github-app-token, or a PAT).
+// token given as is, normally an App's installation token (from actions/create-github-app-token).
+// Only GitHub Apps can list an organisation's grants and requests: GitHub refuses a personal access
+// token there, and those parts are reported incomplete. An organisation owner's personal access
+// token (classic with read:org, or fine-grained with the organization permission Administration:
+// read) can read credential authorizations only.
 type Credentials struct {
 	App   *App
 	Token facts.Secret
