@@ -45,18 +45,8 @@ func tokenTerm(t *facts.Token) *ast.Term {
 	strs("scopes_effective", t.ScopesEffective)
 	str("repository_selection", string(t.RepositorySelection))
 	strs("repositories", t.Repositories)
-	if p := t.Permissions; p != nil {
-		po := ast.NewObject()
-		group := func(k string, m map[string]string) {
-			if len(m) > 0 {
-				po.Insert(ast.InternedTerm(k), stringMapTerm(m))
-			}
-		}
-		group("repository", p.Repository)
-		group("organization", p.Organization)
-		group("account", p.Account)
-		group("other", p.Other)
-		o.Insert(ast.InternedTerm("permissions"), ast.NewTerm(po))
+	if t.Permissions != nil {
+		o.Insert(ast.InternedTerm("permissions"), permissionsTerm(t.Permissions))
 	}
 	when("created_at", t.CreatedAt)
 	when("expires_at", t.ExpiresAt)
@@ -76,6 +66,29 @@ func tokenTerm(t *facts.Token) *ast.Term {
 		o.Insert(ast.InternedTerm("accepted_permissions"), ast.ArrayTerm(alts...))
 	}
 	strs("accepted_scopes", t.AcceptedScopes)
+	if c := t.Current; c != nil {
+		co := ast.NewObject()
+		if c.ID != "" {
+			co.Insert(ast.InternedTerm("id"), ast.StringTerm(c.ID))
+		}
+		if c.RepositorySelection != "" {
+			co.Insert(ast.InternedTerm("repository_selection"), ast.StringTerm(string(c.RepositorySelection)))
+		}
+		if len(c.Repositories) > 0 {
+			terms := make([]*ast.Term, len(c.Repositories))
+			for i, r := range c.Repositories {
+				terms[i] = ast.StringTerm(r)
+			}
+			co.Insert(ast.InternedTerm("repositories"), ast.ArrayTerm(terms...))
+		}
+		if c.Permissions != nil {
+			co.Insert(ast.InternedTerm("permissions"), permissionsTerm(c.Permissions))
+		}
+		if c.GrantedAt != nil {
+			co.Insert(ast.InternedTerm("granted_at"), ast.StringTerm(facts.ClampTime(*c.GrantedAt).Format(time.RFC3339Nano)))
+		}
+		o.Insert(ast.InternedTerm("current"), ast.NewTerm(co))
+	}
 	strs("unknown", t.Unknown)
 	src := ast.NewObject(ast.Item(ast.InternedTerm("kind"), ast.StringTerm(string(t.Source.Kind))))
 	if t.Source.File != "" {
@@ -86,6 +99,21 @@ func tokenTerm(t *facts.Token) *ast.Term {
 	}
 	o.Insert(ast.InternedTerm("source"), ast.NewTerm(src))
 	return ast.NewTerm(o)
+}
+
+// permissionsTerm is fine-grained permissions by group, the empty groups left out.
+func permissionsTerm(p *facts.Permissions) *ast.Term {
+	po := ast.NewObject()
+	group := func(k string, m map[string]string) {
+		if len(m) > 0 {
+			po.Insert(ast.InternedTerm(k), stringMapTerm(m))
+		}
+	}
+	group("repository", p.Repository)
+	group("organization", p.Organization)
+	group("account", p.Account)
+	group("other", p.Other)
+	return ast.NewTerm(po)
 }
 
 func stringMapTerm(m map[string]string) *ast.Term {

@@ -106,6 +106,8 @@ func everyFieldToken(t *testing.T) facts.Token {
 		Approval: facts.ApprovalApproved, SSO: facts.SSOAuthorized,
 		Needs: map[string]string{"contents": "read"}, NeedsScopes: []string{"repo"}, ClassicReason: "packages",
 		AcceptedPermissions: []map[string]string{{"contents": "read"}, {}}, AcceptedScopes: []string{"repo"},
+		Current: &facts.Access{ID: "org:acme/pat:1", RepositorySelection: facts.SelectSubset, Repositories: []string{"acme/app"},
+			Permissions: &facts.Permissions{Repository: map[string]string{"contents": "read"}}, GrantedAt: at(4)},
 		Unknown: []string{facts.FactOwner}, Source: facts.Source{Kind: facts.SourceInventory, File: "tokens.yaml", Line: 3},
 	}
 	v := reflect.ValueOf(tok)
