@@ -37,6 +37,9 @@ type Options struct {
 	Repositories bool
 	// Credentials collects SAML credential authorizations (Enterprise Cloud only).
 	Credentials bool
+	// NoGrants leaves the approved grants unread: review without revocation needs only the
+	// requests, and an App without the "Personal access tokens" permission.
+	NoGrants bool
 	// Owner, when set, authenticates the credential-authorizations call (an org owner's token);
 	// otherwise the main credentials do.
 	Owner facts.Secret
@@ -291,7 +294,10 @@ type orgCollector struct {
 }
 
 func (c *orgCollector) run(ctx context.Context) {
-	grants := c.grants(ctx)
+	var grants []facts.Token
+	if !c.opts.NoGrants {
+		grants = c.grants(ctx)
+	}
 	if c.opts.Repositories && !c.stopped {
 		c.repositories(ctx, grants)
 	}
