@@ -90,6 +90,6 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetErr(io.Err)
 	root.SetIn(io.In)
 	root.AddCommand(newCheckCmd(io), newScanCmd(io), newAuditCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
-	root.AddCommand(newPermissionsCmd(io), newReviewCmd(io))
+	root.AddCommand(newPermissionsCmd(io), newReviewCmd(io), newServeCmd(io))
 	return root
 }
