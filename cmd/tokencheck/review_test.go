@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -385,5 +386,37 @@ func TestReviewPartialListLeavesItsSubjects(t *testing.T) {
 	}
 	if got["org:acme/request:1"] != decide.ActionLeave || got["org:other/request:3"] != decide.ActionDeny || got["org:acme/pat:2"] != decide.ActionKeep || len(got) != 3 {
 		t.Errorf("decisions %v", got)
+	}
+}
+
+// TestReviewReadmeFlags: every flag the README's review section names exists on review or serve,
+// and the section's configuration example is accepted.
+func TestReviewReadmeFlags(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	start := strings.Index(text, "## Review token requests automatically")
+	end := strings.Index(text[start+1:], "\n## ")
+	if start < 0 || end < 0 {
+		t.Fatal("README lacks the section")
+	}
+	section := text[start : start+1+end]
+	review, serve := newReviewCmd(streams{}), newServeCmd(streams{})
+	for _, m := range regexp.MustCompile("--[a-z][a-z-]+").FindAllString(section, -1) {
+		name := strings.TrimPrefix(m, "--")
+		if review.Flags().Lookup(name) == nil && serve.Flags().Lookup(name) == nil {
+			t.Errorf("the README names %s, which neither review nor serve defines", m)
+		}
+	}
+	yamlStart := strings.Index(section, "```yaml\nreview:\n")
+	yamlEnd := strings.Index(section[yamlStart+8:], "```")
+	cfg := filepath.Join(t.TempDir(), "tokencheck.yaml")
+	os.WriteFile(cfg, []byte(section[yamlStart+8:yamlStart+8+yamlEnd]), 0o644)
+	fake, _, _ := reviewFake(t)
+	r := tokencheck(t, map[string]string{"GH_TOKEN": reviewToken}, "review", "--org", "acme", "--api-url", fake.APIURL(), "--now", fixedNow, "--config", cfg)
+	if r.code != exitOK {
+		t.Errorf("the README's review: example: exit %d\n%s", r.code, r.stderr)
 	}
 }
