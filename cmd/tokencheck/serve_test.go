@@ -50,7 +50,7 @@ func (b *syncBuffer) String() string {
 }
 
 // listenAddr waits for the server's "listening" log line and returns its address.
-func listenAddr(t *testing.T, stderr func() string) string {
+func listenAddr(t testing.TB, stderr func() string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
