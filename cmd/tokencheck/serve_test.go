@@ -5,9 +5,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -345,5 +349,44 @@ func TestServeDrainDeadline(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "stay pending for the next review sweep") {
 		t.Errorf("stderr does not say what was left:\n%s", stderr.String())
+	}
+}
+
+// TestServeAsGitHubApp: with --app-id/--app-key the delivery's installation id picks the token:
+// one is minted for installation 4242 (the payload's) and the decision is written with it.
+func TestServeAsGitHubApp(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "app.pem")
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600)
+	fake := ghapitest.New(t)
+	app := &ghapitest.App{ID: 777, Key: &key.PublicKey, Org: "acme", InstallationID: 4242}
+	fake.ServeApp(app, &ghapitest.Org{Login: "acme", ID: 652551})
+	reviews := fake.ServeReviews("acme", []int64{7101}, nil)
+	stderr := &syncBuffer{}
+	env := map[string]string{secretEnv: testWebhookSecret}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--api-url", fake.APIURL(), "--apply", "--app-id", "777", "--app-key", keyFile},
+			streams{In: strings.NewReader(""), Out: io.Discard, Err: stderr, Getenv: func(k string) string { return env[k] }})
+	}()
+	addr := listenAddr(t, stderr.String)
+	body := requestPayload(t, 7101)
+	if code := post(t, addr, "personal_access_token_request", "app-1", body, signBody(body, testWebhookSecret)); code != http.StatusAccepted {
+		t.Fatalf("answered %d", code)
+	}
+	w := waitWrites(t, reviews, 1, 10*time.Second)
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d\n%s", code, stderr.String())
+	}
+	if w[0].Status != 204 || w[0].Action != "deny" || app.Minted() != 1 {
+		t.Errorf("write %+v, %d token(s) minted", w[0], app.Minted())
+	}
+	if strings.Contains(stderr.String(), "BEGIN RSA") || strings.Contains(stderr.String(), "ghs_") {
+		t.Errorf("a credential is in the logs:\n%s", stderr.String())
 	}
 }
