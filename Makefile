@@ -1,28 +1,37 @@
 # tokencheck: build, test, demo. Every target works offline once the Go modules are downloaded.
 GO      ?= go
 BIN     ?= bin/tokencheck
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+# A release build names its version here (make dist VERSION=v1.2.3). Left empty, the binary reports
+# the version the go command records: the tag or pseudo-version of a git checkout, else "dev".
+VERSION ?= $(shell git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null)
+LDFLAGS := $(if $(VERSION),-X main.version=$(VERSION))
 # The demo judges as of a fixed day so its output does not drift with the fixtures' dates.
 DEMO_NOW ?= 2026-11-22T00:00:00Z
+# What a release ships: GOOS/GOARCH pairs built by make dist.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
 
-.PHONY: build test lint demo bench fuzz clean catalog
+.PHONY: build test lint demo bench fuzz dist clean catalog
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tokencheck
+	$(GO) build -buildvcs=auto -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/tokencheck
 
 # go vet, gofmt, every Go test (the Rego tests run inside them, one subtest each) under the race
 # detector, then the Rego tests once more through the CLI as users run them.
 test: lint
 	$(GO) test -race -count=1 ./...
+	$(GO) -C policies/gen test -count=1 ./...
 	$(GO) run ./cmd/tokencheck policy test
 
+# bench/ and policies/gen/ are modules of their own (so `go install ./...`, which pre-commit runs,
+# builds only the tokencheck command); they are vetted here too.
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) -C bench vet ./...
+	$(GO) -C policies/gen vet ./...
 
 # Regenerate policies/endpoints.json from GitHub's data in ../shared/github-data (when present) and
-# policies/catalog.json from it and policies/catalog-seed.json. `go test ./policies/gen` checks both.
+# policies/catalog.json from it and policies/catalog-seed.json. `go -C policies/gen test ./...` checks both.
 catalog:
 	$(GO) generate ./policies
 
@@ -36,12 +45,26 @@ demo: build
 # each Go benchmark and the small workloads only.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(if $(QUICK),-benchtime 1x,) ./...
-	QUICK=$(QUICK) $(GO) run ./bench/compare
+	QUICK=$(QUICK) $(GO) -C bench run ./compare
 
 fuzz:
 	$(GO) test ./engine/source -run '^$$' -fuzz FuzzParseTemplateLink -fuzztime 30s
 	$(GO) test ./engine/source -run '^$$' -fuzz FuzzInventory -fuzztime 30s
 	$(GO) test ./engine/facts -run '^$$' -fuzz FuzzCheckFormat -fuzztime 30s
 
+# What a release would ship: a -trimpath binary per platform in dist/ (tokencheck_OS_ARCH, .exe on
+# Windows) and SHA256SUMS over them (check with: cd dist && sha256sum -c SHA256SUMS).
+dist:
+	rm -rf dist && mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		echo "dist/tokencheck_$${os}_$${arch}$$ext"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=auto -ldflags "-s -w $(LDFLAGS)" \
+			-o dist/tokencheck_$${os}_$${arch}$$ext ./cmd/tokencheck; \
+	done
+	cd dist && sha256sum tokencheck_* > SHA256SUMS
+
+# Everything the targets above create: the binary, the release files, and bench's generated facts,
+# installed conftest/opa and its build of tokencheck.
 clean:
-	rm -rf bin
+	rm -rf bin dist bench/out bench/.bin

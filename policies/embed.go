@@ -6,7 +6,7 @@ import "embed"
 
 // FS holds every rule module, its tests, catalog.json, endpoints.json and defaults.json.
 //
-//go:generate go run ./gen
+//go:generate go -C gen run . -policies ..
 //go:embed catalog.json defaults.json endpoints.json */*.rego
 var FS embed.FS
 

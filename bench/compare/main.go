@@ -3,8 +3,8 @@
 // `opa eval` running the same Rego rules on the same facts, and with a hand-written Go floor of a
 // few representative rules, then prints medians, ratios and peak RSS and writes bench/results.md.
 //
-//	go run ./bench/compare            # full: 1, 10, 1k, 10k, 100k tokens (a few minutes)
-//	QUICK=1 go run ./bench/compare    # 1, 10, 1k tokens, fewer runs (under a minute)
+//	go -C bench run ./compare            # full: 1, 10, 1k, 10k, 100k tokens (a few minutes)
+//	QUICK=1 go -C bench run ./compare    # 1, 10, 1k tokens, fewer runs (under a minute)
 //
 // conftest and opa are installed with `go install` into bench/.bin on first use, at the versions
 // below; the build is not timed.
@@ -297,8 +297,8 @@ func repoRoot() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+	for { // the tokencheck module's root, above bench/ (its own module, so pre-commit's go install ./... skips it)
+		if _, err := os.Stat(filepath.Join(dir, "cmd", "tokencheck", "main.go")); err == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)

@@ -80,6 +80,9 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 	if err != nil {
 		return err
 	}
+	if err := j.refuseOverlaps([]string{opts.OrgsFile, opts.AppKey}, opts.api.FactsOut); err != nil {
+		return err
+	}
 	creds, err := auditCredentials(opts, io)
 	if err != nil {
 		j.fail("%v", err)

@@ -35,6 +35,9 @@ func checkRun(cmd *cobra.Command, opts *checkOptions, io streams) error {
 	if err != nil {
 		return err
 	}
+	if err := j.refuseOverlaps(opts.Paths, ""); err != nil {
+		return err
+	}
 	res, err := j.run(ctx, nil, source.Paths{Paths: opts.Paths, Catalog: j.catalog, Now: j.now})
 	if err != nil {
 		return err

@@ -27,15 +27,12 @@ func TestCIGateGoldenOutputs(t *testing.T) {
 	}
 }
 
-// sarifSchema compiles the SARIF 2.1.0 schema that ships beside the project (../shared/schemas).
+// sarifSchema compiles the SARIF 2.1.0 schema, a copy of OASIS's in testdata/ (see testdata/README.md).
 func sarifSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	path, err := filepath.Abs(filepath.Join("..", "shared", "schemas", "sarif-schema-2.1.0.json"))
+	path, err := filepath.Abs(filepath.Join("cmd", "tokencheck", "testdata", "sarif-schema-2.1.0.json"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("the SARIF schema is expected beside the checkout: %v", err)
 	}
 	sch, err := jsonschema.NewCompiler().Compile(path)
 	if err != nil {
@@ -123,7 +120,14 @@ func TestSARIFFingerprintsAreStableAcrossRuns(t *testing.T) {
 		}
 		out := map[string]bool{}
 		for _, res := range doc.Runs[0].Results {
-			out[res.PartialFingerprints["tokencheckFinding/v1"]] = true
+			fp := res.PartialFingerprints["tokencheckFinding/v2"]
+			if out[fp] {
+				t.Errorf("two results of one run share the fingerprint %q", fp)
+			}
+			out[fp] = true
+		}
+		if len(out) != len(doc.Runs[0].Results) {
+			t.Errorf("%d fingerprints for %d results", len(out), len(doc.Runs[0].Results))
 		}
 		return out
 	}
@@ -253,5 +257,54 @@ func TestBaseline(t *testing.T) {
 	r = tokencheck(t, nil, "check", "--now", fixedNow, "--baseline", "fixtures/inventory/tokens.yaml", "fixtures/inventory")
 	if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "--baseline: fixtures/inventory/tokens.yaml: not a tokencheck JSON report") {
 		t.Errorf("bad baseline: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// A baselined token that gains a dangerous scope has a new finding that fails the gate: findings
+// are keyed by rule, token and subject, not by rule and token alone.
+func TestBaselinedTokenThatGainsAScopeFails(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "tokens.yaml")
+	write := func(scopes string) {
+		os.WriteFile(inv, []byte("tokens:\n  - id: deploy-bot\n    name: Deploy bot\n    type: classic\n    scopes: ["+scopes+"]\n    expires_at: 2027-01-01\n"), 0o644)
+	}
+	base := filepath.Join(dir, "baseline.json")
+	write("repo, delete_repo")
+	if r := tokencheck(t, nil, "check", "--now", fixedNow, "--write-baseline", base, inv); r.code != exitViolations {
+		t.Fatalf("first run: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := tokencheck(t, nil, "check", "--now", fixedNow, "--baseline", base, inv); r.code != exitOK {
+		t.Fatalf("unchanged: exit %d\n%s", r.code, r.stdout)
+	}
+	write("repo, delete_repo, admin:org")
+	r := tokencheck(t, nil, "check", "--now", fixedNow, "--baseline", base, "--format", "json", inv)
+	var rep struct {
+		Findings []struct {
+			Rule, Subject string
+			Existing      bool
+		}
+	}
+	json.Unmarshal([]byte(r.stdout), &rep)
+	newScope := false
+	for _, f := range rep.Findings {
+		if f.Rule == "dangerous-scope" && f.Subject == "admin:org" && !f.Existing {
+			newScope = true
+		}
+		if f.Rule == "dangerous-scope" && f.Subject == "delete_repo" && !f.Existing {
+			t.Errorf("the baselined delete_repo finding counts as new")
+		}
+	}
+	if r.code != exitViolations || !newScope {
+		t.Errorf("a baselined token that gained admin:org: exit %d, want 1 with a new finding\n%s", r.code, r.stdout)
+	}
+}
+
+// A baseline written before findings had subjects is refused with how to rewrite it.
+func TestOldBaselineSaysHowToRewriteIt(t *testing.T) {
+	old := filepath.Join(t.TempDir(), "old.json")
+	os.WriteFile(old, []byte(`{"tool": "tokencheck", "findings": [{"rule": "dangerous-scope", "token": "deploy-bot"}]}`), 0o644)
+	r := tokencheck(t, nil, "check", "--now", fixedNow, "--baseline", old, "fixtures/inventory")
+	if r.code != exitError || !strings.Contains(r.stderr, "rewrite the baseline with this version: tokencheck check --write-baseline "+old) {
+		t.Errorf("exit %d\n%s", r.code, r.stderr)
 	}
 }

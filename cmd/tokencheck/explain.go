@@ -7,11 +7,20 @@ import (
 )
 
 func newExplainCmd(io streams) *cobra.Command {
-	var dirs []string
+	var (
+		dirs   []string
+		format infoFormat
+	)
 	cmd := &cobra.Command{
 		Use:   "explain RULE",
 		Short: "Describe a rule: what it catches, why, how to fix it, GitHub's docs",
 		Args:  cobra.ExactArgs(1),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+			if len(args) > 0 {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeRuleIDs(cmd, args, toComplete)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := loadEngine(cmd, dirs)
 			if err != nil {
@@ -20,6 +29,9 @@ func newExplainCmd(io streams) *cobra.Command {
 			r, ok := e.Rule(args[0])
 			if !ok {
 				return fmt.Errorf("no rule %q (tokencheck policy list shows them)", args[0])
+			}
+			if format == infoJSON {
+				return writeJSON(io.Out, r)
 			}
 			fmt.Fprintf(io.Out, "%s (%s)\n%s\n\n%s\n\nRemediation:\n%s\n", r.ID, r.Severity, r.Title, r.Description, r.Remediation)
 			if len(r.Resources) > 0 {
@@ -33,16 +45,6 @@ func newExplainCmd(io streams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&dirs, "policy", nil, "`DIR` of extra Rego rules (repeatable)")
+	addInfoFormatFlag(cmd, &format)
 	return cmd
-}
-
-func newVersionCmd(io streams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintf(io.Out, "tokencheck %s\n", version)
-		},
-	}
 }

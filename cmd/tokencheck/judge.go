@@ -95,7 +95,7 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 	if usage := j.problems; len(usage) > 0 {
 		return nil, j.usageError(usage)
 	}
-	popts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: opts.Disable, Catalog: cat}
+	popts := policy.Options{Config: cfg, PolicyDirs: opts.PolicyDirs, DataFiles: opts.DataFiles, Disable: j.opts.Disable, Catalog: cat}
 	p, err := policy.New(ctx, popts)
 	if err != nil && (len(opts.PolicyDirs) > 0 || len(opts.DataFiles) > 0) {
 		j.fail("%v; judging with the built-in rules only", err)
@@ -119,6 +119,14 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 // checkFlags validates the values of the shared flags, each problem naming its flag and the
 // accepted values.
 func (j *judge) checkFlags() {
+	// Rule ids in a comma list may be written "a, b".
+	var disable []string
+	for _, id := range j.opts.Disable {
+		if id = strings.TrimSpace(id); id != "" {
+			disable = append(disable, id)
+		}
+	}
+	j.opts.Disable = disable
 	opts := j.opts
 	if opts.Now != "" {
 		if t, err := facts.ParseTime(opts.Now); err != nil {
@@ -167,6 +175,55 @@ func (j *judge) checkFlags() {
 	}
 }
 
+// refuseOverlaps refuses, before any work, an output that is also one of the run's inputs (the
+// files named on the command line, the configuration, the baseline): writing it would destroy the
+// input, or judge a report as an inventory. factsOut is --facts-out, "" when none.
+func (j *judge) refuseOverlaps(inputs []string, factsOut string) error {
+	outs := map[string]string{}
+	for i, o := range j.outputs {
+		flag := "--output"
+		if i > 0 {
+			flag = "--also"
+		}
+		if o.file != "" {
+			outs[o.file] = flag
+		}
+	}
+	if j.opts.WriteBase != "" {
+		outs[j.opts.WriteBase] = "--write-baseline"
+	}
+	if factsOut != "" {
+		outs[factsOut] = "--facts-out"
+	}
+	inputs = append(inputs, j.opts.ConfigFile, j.opts.Baseline)
+	var problems []finding.Problem
+	for out, flag := range outs {
+		for _, in := range inputs {
+			if in != "" && in != "-" && sameFile(out, in) {
+				problems = append(problems, finding.Problem{Kind: finding.Input, Message: fmt.Sprintf("%s %s is also an input of this run; write the report elsewhere", flag, out)})
+				break
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return j.usageError(problems)
+}
+
+// sameFile reports whether two paths name one file: the same clean absolute path, or, when both
+// exist, the same file on disk (a link, another spelling).
+func sameFile(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	fa, errA := os.Stat(a)
+	fb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(fa, fb)
+}
+
 // usageError says every problem with the flags or the configuration on stderr and ends the run
 // with exit 2 before any input is read.
 func (j *judge) usageError(problems []finding.Problem) error {
@@ -213,7 +270,7 @@ func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sour
 // error (nil for 0). augment, when set, adds a command's own parts to the report. An output that
 // cannot be written is said on stderr, the others are still written, and the run exits 2.
 func (j *judge) conclude(res *finding.Result, augment func(*report.Report)) error {
-	r := &report.Report{Tool: "tokencheck", Version: version, Result: res, SourceRoot: repoRoot()}
+	r := &report.Report{Tool: "tokencheck", Version: currentVersion().Version, Result: res, SourceRoot: repoRoot()}
 	if j.baseline != nil {
 		r.Baseline = j.opts.Baseline
 	}

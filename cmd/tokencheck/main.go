@@ -24,8 +24,10 @@ const (
 	exitIncomplete = 3
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at link time with -ldflags "-X main.version=..." by a release build. Left at
+// devVersion, the module version the go command recorded in the build info is used instead:
+// currentVersion().Version is the version to show.
+var version = devVersion
 
 // streams is the I/O a command runs with, passed down so tests can supply their own.
 type streams struct {
@@ -91,5 +93,7 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetIn(io.In)
 	root.AddCommand(newCheckCmd(io), newScanCmd(io), newAuditCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
 	root.AddCommand(newPermissionsCmd(io), newReviewCmd(io), newServeCmd(io))
+	setVersionFlag(root)
+	registerCompletions(root)
 	return root
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 
@@ -13,26 +15,46 @@ import (
 )
 
 func newPolicyCmd(io streams) *cobra.Command {
-	cmd := &cobra.Command{Use: "policy", Short: "List and test the rules"}
+	cmd := &cobra.Command{Use: "policy", Short: "List and test the rules, print the policy input's schema, write an OPA bundle"}
 	var dirs []string
+	var listFormat string
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List every rule: id, severity, title",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return policyListRun(cmd, dirs, io)
+			return policyListRun(cmd, dirs, listFormat, io)
 		},
 	}
-	list.Flags().StringArrayVar(&dirs, "policy", nil, "`DIR` of extra Rego rules to list too (repeatable)")
+	list.Flags().StringSliceVarP(&dirs, "policy", "p", nil, "`DIR` of extra Rego rules to list too (repeatable, or a comma list)")
+	list.Flags().StringVarP(&listFormat, "format", "f", "text", "`FORMAT`: text or json")
+	var topts policyTestOptions
 	test := &cobra.Command{
 		Use:   "test [DIR...]",
 		Short: "Run the built-in rules' Rego tests and those in each DIR",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return policyTestRun(cmd, args, io)
+			return policyTestRun(cmd, args, topts, io)
 		},
 	}
-	cmd.AddCommand(list, test, newPolicyBundleCmd(io))
+	test.Flags().BoolVarP(&topts.Verbose, "verbose", "v", false, "list every test with its result, as opa test -v does")
+	test.Flags().StringVar(&topts.Run, "run", "", "report only the tests whose package.name matches `REGEX`, as opa test --run does")
+	schema := &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of the policy input (what a rule sees as input)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := io.Out.Write(policy.InputSchema())
+			return err
+		},
+	}
+	cmd.AddCommand(list, test, schema, newPolicyBundleCmd(io))
 	return cmd
+}
+
+// policyTestOptions are the flags of policy test.
+type policyTestOptions struct {
+	Verbose bool
+	Run     string
 }
 
 // bundleOptions are the flags of policy bundle.
@@ -119,10 +141,18 @@ func loadEngine(cmd *cobra.Command, dirs []string) (*policy.Evaluator, error) {
 	return policy.New(cmd.Context(), policy.Options{Catalog: cat, PolicyDirs: dirs})
 }
 
-func policyListRun(cmd *cobra.Command, dirs []string, io streams) error {
+func policyListRun(cmd *cobra.Command, dirs []string, format string, io streams) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("--format %q: want text or json", format)
+	}
 	e, err := loadEngine(cmd, dirs)
 	if err != nil {
 		return err
+	}
+	if format == "json" {
+		enc := json.NewEncoder(io.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(e.Rules())
 	}
 	tw := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSEVERITY\tTITLE")
@@ -132,7 +162,15 @@ func policyListRun(cmd *cobra.Command, dirs []string, io streams) error {
 	return tw.Flush()
 }
 
-func policyTestRun(cmd *cobra.Command, dirs []string, io streams) error {
+func policyTestRun(cmd *cobra.Command, dirs []string, opts policyTestOptions, io streams) error {
+	var run *regexp.Regexp
+	if opts.Run != "" {
+		re, err := regexp.Compile(opts.Run)
+		if err != nil {
+			return fmt.Errorf("--run: %w", err)
+		}
+		run = re
+	}
 	cat, err := policy.LoadCatalog()
 	if err != nil {
 		return err
@@ -143,6 +181,9 @@ func policyTestRun(cmd *cobra.Command, dirs []string, io streams) error {
 	}
 	passed, failed := 0, 0
 	for _, r := range results {
+		if run != nil && !run.MatchString(r.Package+"."+r.Name) {
+			continue
+		}
 		switch {
 		case r.Error != nil:
 			failed++
@@ -155,6 +196,9 @@ func policyTestRun(cmd *cobra.Command, dirs []string, io streams) error {
 			}
 		default:
 			passed++
+			if opts.Verbose {
+				fmt.Fprintf(io.Out, "PASS  %s: %s.%s (%s)\n", r.Location, r.Package, r.Name, r.Duration)
+			}
 		}
 	}
 	fmt.Fprintf(io.Out, "rego: %d passed, %d failed\n", passed, failed)

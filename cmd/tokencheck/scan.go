@@ -46,7 +46,7 @@ func (o *apiOptions) api(io streams, allowInstallationPOST bool, retry ghapi.Ret
 	}
 	retry.Attempts = o.Retries
 	opts := ghapi.Options{Hostname: host, APIURL: o.APIURL, Retry: retry,
-		AllowInstallationTokenPOST: allowInstallationPOST, UserAgent: "tokencheck/" + version}
+		AllowInstallationTokenPOST: allowInstallationPOST, UserAgent: "tokencheck/" + currentVersion().Version}
 	if o.Verbose {
 		opts.Verbose = io.Err
 	}
@@ -144,6 +144,9 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 	if opts.LastFour != "" && len(opts.LastFour) != 4 {
 		j.fail("--last-four %q: want exactly four characters; ignored", opts.LastFour)
 		opts.LastFour = ""
+	}
+	if err := j.refuseOverlaps(append([]string{opts.TokenFile}, opts.Headers...), opts.api.FactsOut); err != nil {
+		return err
 	}
 	var typ facts.TokenType
 	if opts.Type != "" && len(opts.Headers) > 0 {

@@ -80,7 +80,7 @@ func TestScanNeverLeaksTheToken(t *testing.T) {
 		{"secondary rate limit", tokSecond, "", nil, exitIncomplete, []string{"secondary rate limit (403): still limited after waiting as asked"}},
 		{"5xx", tokServer, "", []string{"--retries", "2"}, exitError, []string{host + " answered 502 Server Error after retries"}},
 		{"network error", tokBroad, closedURL, []string{"--retries", "1"}, exitError, []string{"cannot reach " + strings.TrimPrefix(strings.TrimSuffix(closedURL, "/"), "http://"), "connection refused"}},
-		{"timeout", tokSlow, "", []string{"--timeout", "300ms"}, exitError, []string{host + " did not answer in time (--timeout)"}},
+		{"timeout", tokSlow, "", []string{"--timeout", "300ms"}, exitError, []string{host + " did not answer within the time limit"}},
 		{"verbose", tokBroad, "", []string{"--verbose"}, exitViolations, []string{"GET " + fake.URL + "/user → 200 OK"}},
 		{"malformed", tokBroad[:len(tokBroad)-1] + "Q", "", nil, exitError, []string{"checksum does not match", "not sent"}},
 	}

@@ -1,5 +1,9 @@
 package finding
 
+// ReportSchema marks a JSON report (and so a baseline): what tokencheck writes is never read back
+// as an input, and a baseline's findings are known to be keyed by their subject.
+const ReportSchema = "tokencheck.report/v1"
+
 // Exit codes, as DESIGN.md fixes them.
 const (
 	ExitOK         = 0 // nothing at or above the gate's severity

@@ -82,7 +82,7 @@ func (f *Failure) Error() string {
 	case KindServer:
 		return fmt.Sprintf("%s answered %d %s after retries", f.Host, f.Status, orDefault(f.Message, http.StatusText(f.Status)))
 	case KindTimeout:
-		return fmt.Sprintf("%s did not answer in time (--timeout)", f.Host)
+		return fmt.Sprintf("%s did not answer within the time limit", f.Host)
 	case KindCanceled:
 		return fmt.Sprintf("interrupted while talking to %s", f.Host)
 	case KindMalformed:

@@ -107,7 +107,12 @@ func New(ctx context.Context, opts Options) (*Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
-	compiler := ast.NewCompiler().WithEnablePrintStatements(false)
+	// Rules are type-checked against the policy input's schema: a rule on a field the input never
+	// has fails to compile at its line instead of silently never firing.
+	compiler, err := withInputSchema(ast.NewCompiler().WithEnablePrintStatements(false))
+	if err != nil {
+		return nil, err
+	}
 	compiler.Compile(modules)
 	if compiler.Failed() {
 		return nil, fmt.Errorf("compile policies: %w", compiler.Errors)

@@ -13,6 +13,7 @@ type JSON struct{}
 
 // jsonReport is the JSON document's shape; its keys are the report format's contract.
 type jsonReport struct {
+	Schema        string                 `json:"schema"`
 	Tool          string                 `json:"tool"`
 	Version       string                 `json:"version"`
 	Now           string                 `json:"now"`
@@ -44,7 +45,7 @@ type jsonIncomplete struct {
 // Write implements Writer.
 func (JSON) Write(w io.Writer, r *Report) error {
 	out := jsonReport{
-		Tool: r.Tool, Version: r.Version, Now: r.Now, FailOn: r.FailOn,
+		Schema: finding.ReportSchema, Tool: r.Tool, Version: r.Version, Now: r.Now, FailOn: r.FailOn,
 		Tokens: r.Tokens, Findings: r.Findings, UnusedWaivers: r.UnusedWaivers, Summary: r.Summary,
 		Audit: r.Audit, Baseline: r.Baseline,
 		Errors: []jsonError{}, Incomplete: []jsonIncomplete{},

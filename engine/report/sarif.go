@@ -14,7 +14,7 @@ import (
 )
 
 // SARIF writes SARIF 2.1.0 for GitHub code scanning: one reportingDescriptor per rule and one
-// result per finding, with fingerprints that stay stable across runs (rule + token id), so an
+// result per finding, with fingerprints that stay stable across runs (rule + token id + subject), so an
 // alert is tracked rather than reopened.
 type SARIF struct{}
 
@@ -22,7 +22,7 @@ type SARIF struct{}
 const InformationURI = "https://github.com/tokencheck/tokencheck"
 
 // fingerprintKey names tokencheck's partial fingerprint; bump the version if its recipe changes.
-const fingerprintKey = "tokencheckFinding/v1"
+const fingerprintKey = "tokencheckFinding/v2"
 
 // securitySeverity is GitHub's security-severity score for each severity.
 var securitySeverity = map[finding.Severity]string{"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0", "info": "0.0"}
@@ -145,9 +145,10 @@ func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
 	return res
 }
 
-// findingFingerprint is stable across runs: it depends on the rule and the token id only.
+// findingFingerprint is stable across runs: it depends on what the finding is about (the rule,
+// the token id and the subject: the scope, permission or name), never on its wording.
 func findingFingerprint(f finding.Finding) string {
-	sum := sha256.Sum256([]byte(f.Rule + "\x00" + f.Token))
+	sum := sha256.Sum256([]byte(f.Rule + "\x00" + f.Token + "\x00" + f.Subject))
 	return hex.EncodeToString(sum[:16])
 }
 

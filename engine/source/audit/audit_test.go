@@ -225,7 +225,7 @@ func TestFaultsDuringPagination(t *testing.T) {
 		ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
 		defer cancel()
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 2, ghapitest.Response{Block: true}, 1) }, ctx, ghapi.Retry{})
-		if len(res.Tokens) != 100 || len(res.Problems) < 1 || !strings.Contains(res.Problems[0].Message, "did not answer in time") {
+		if len(res.Tokens) != 100 || len(res.Problems) < 1 || !strings.Contains(res.Problems[0].Message, "did not answer within the time limit") {
 			t.Errorf("%d tokens, incomplete %+v", len(res.Tokens), res.Problems)
 		}
 	})
