@@ -61,6 +61,7 @@ Exit 0 the plan was made (and carried out), 2 bad input or configuration (max_re
 	f := cmd.Flags()
 	f.StringVarP(&a.judge.Format, "format", "f", "text", "plan format: "+strings.Join(reviewFormats, ", "))
 	f.StringVarP(&a.judge.Output, "output", "o", "", "write the plan to `FILE` instead of stdout")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(reviewFormats, cobra.ShellCompDirectiveNoFileComp))
 	addPolicyFlags(cmd, &a.judge)
 	a.api.addFlags(cmd, 30*time.Minute)
 	f.StringArrayVar(&a.Orgs, "org", nil, "organisation `ORG` to review (repeatable)")
