@@ -92,7 +92,7 @@ func newRootCmd(io streams) *cobra.Command {
 	root.SetErr(io.Err)
 	root.SetIn(io.In)
 	root.AddCommand(newCheckCmd(io), newScanCmd(io), newAuditCmd(io), newPolicyCmd(io), newExplainCmd(io), newVersionCmd(io))
-	root.AddCommand(newPermissionsCmd(io))
+	root.AddCommand(newPermissionsCmd(io), newReviewCmd(io), newServeCmd(io))
 	setVersionFlag(root)
 	registerCompletions(root)
 	return root

@@ -29,6 +29,8 @@ type Config struct {
 	Settings map[string]any
 	Waivers  []Waiver
 	Disable  []string
+	// Review is the `review:` section as written, for decide.ParseConfig (review and serve); nil when absent.
+	Review *yaml.Node
 }
 
 // Waiver accepts one rule's findings for the tokens whose id matches Token (a glob), until Expires.
@@ -112,6 +114,8 @@ func LoadConfig(file string) (Config, error) {
 			ws, werrs := decodeWaivers(file, val)
 			cfg.Waivers = ws
 			errs = append(errs, werrs...)
+		case "review":
+			cfg.Review = val
 		case "disable":
 			if err := val.Decode(&cfg.Disable); err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: disable: want a list of rule ids", file, val.Line))
@@ -258,7 +262,7 @@ func checkKeys(node *yaml.Node, allowed ...string) error {
 }
 
 func knownKeys(settings map[string]any) string {
-	keys := []string{"disable", "waivers"}
+	keys := []string{"disable", "review", "waivers"}
 	for k := range settings {
 		keys = append(keys, k)
 	}

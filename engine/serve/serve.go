@@ -321,9 +321,17 @@ func (s *Server) work() {
 func (s *Server) decide(ctx context.Context, j job) {
 	log := s.log.With("delivery", j.delivery, "org", j.req.Org, "request_id", j.req.RequestID)
 	subject := decide.Subject{Kind: decide.KindRequest, Org: j.req.Org, ID: j.req.RequestID, TokenID: j.req.TokenID, Token: j.req.Token}
+	if ctx.Err() != nil {
+		s.stopped(subject, j)
+		return
+	}
 	jctx, cancel := context.WithTimeout(ctx, s.opts.JudgeTimeout)
 	fs, problems, err := s.opts.Judge(jctx, j.req.Token)
 	cancel()
+	if ctx.Err() != nil {
+		s.stopped(subject, j)
+		return
+	}
 	subject.Findings, subject.Problems = fs, problems
 	if err != nil {
 		log.Error("judging failed; the request stays pending", "error", err.Error())
@@ -341,6 +349,15 @@ func (s *Server) decide(ctx context.Context, j job) {
 		}
 	}
 	s.count(s.opts.Applier.DoWith(ctx, client, d), j)
+}
+
+// stopped records a request the server stopped before deciding (the drain deadline passed): it
+// stays pending, logged as a failed decision, for the next review sweep.
+func (s *Server) stopped(sub decide.Subject, j job) {
+	d := decide.Decision{Kind: sub.Kind, Org: sub.Org, ID: sub.ID, TokenID: sub.TokenID, Token: sub.Token.ID, TokenName: sub.Token.Name,
+		Owner: sub.Token.Owner, Action: decide.ActionLeave, Findings: []finding.Finding{},
+		Why: "not decided: the server stopped at its drain deadline; the next review sweep decides it"}
+	s.count(s.opts.Applier.Record(decide.Result{Decision: d, Outcome: decide.OutcomeFailed, Message: "not decided before the drain deadline", Err: context.Canceled}), j)
 }
 
 func (s *Server) count(r decide.Result, j job) {

@@ -48,6 +48,9 @@ type Options struct {
 	Repositories bool
 	// Credentials collects SAML credential authorizations (Enterprise Cloud only).
 	Credentials bool
+	// NoGrants leaves the approved grants unread: review without revocation needs only the
+	// requests, and an App without the "Personal access tokens" permission.
+	NoGrants bool
 	// Owner, when set, authenticates the credential-authorizations call (an org owner's token);
 	// otherwise the main credentials do.
 	Owner facts.Secret
@@ -336,12 +339,15 @@ func (c *orgCollector) run(ctx context.Context) {
 	c.repoLists = map[string][]repoList{}
 	// Pending requests first: a request for a token the organisation already approved takes that
 	// token's grant in, and the grants are still handed on page by page as they are read. Requests
-	// are few; they are handed on after the grants.
+	// are few; they are handed on after the grants. NoGrants (review without revocation) reads
+	// requests alone.
 	reqs := c.requests(ctx)
 	var grants []facts.Token
-	if !c.stopped {
+	switch {
+	case c.opts.NoGrants:
+	case !c.stopped:
 		grants = c.grants(ctx, reqs)
-	} else {
+	default:
 		c.incomplete("personal-access-tokens", "not read: collection of this organisation stopped early")
 	}
 	pending := reqs.pending(c)
