@@ -26,7 +26,7 @@ const (
 )
 
 // ReadRegular reads path, which must be a regular file (a symlink is followed to one) of at most
-// limit bytes. what names the file's role in errors ("--config", "--data").
+// limit bytes. what names the file's role in errors ("configuration", "data file").
 func ReadRegular(path string, limit int64, what string) ([]byte, error) {
 	info, err := os.Stat(path)
 	if err != nil {

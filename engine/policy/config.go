@@ -336,28 +336,28 @@ func (c Config) UnusedWaivers(fs []finding.Finding) []Waiver {
 // readDataFile reads a --data file: a regular file of at most fsguard.MaxDataBytes holding one
 // YAML or JSON mapping, keys not repeated. Errors name the file and, where known, the line.
 func readDataFile(file string) (map[string]any, error) {
-	raw, err := fsguard.ReadRegular(file, fsguard.MaxDataBytes, "--data")
+	raw, err := fsguard.ReadRegular(file, fsguard.MaxDataBytes, "data file")
 	if err != nil {
 		return nil, err
 	}
 	var node yaml.Node
 	if err := yaml.Unmarshal(raw, &node); err != nil {
-		return nil, fmt.Errorf("--data %s: %w", file, err)
+		return nil, fmt.Errorf("data file %s: %w", file, err)
 	}
 	if len(node.Content) == 0 {
-		return nil, fmt.Errorf("--data %s: empty file; want a mapping of data for rules", file)
+		return nil, fmt.Errorf("data file %s: empty file; want a mapping of data for rules", file)
 	}
 	root := node.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("--data %s:%d: want a mapping at the top", file, root.Line)
+		return nil, fmt.Errorf("data file %s:%d: want a mapping at the top", file, root.Line)
 	}
 	var doc map[string]any
 	if err := root.Decode(&doc); err != nil { // refuses repeated keys at every level
-		return nil, fmt.Errorf("--data %s: %w", file, err)
+		return nil, fmt.Errorf("data file %s: %w", file, err)
 	}
 	m, ok := normalize(doc).(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("--data %s:%d: want a mapping at the top", file, root.Line)
+		return nil, fmt.Errorf("data file %s:%d: want a mapping at the top", file, root.Line)
 	}
 	return m, nil
 }

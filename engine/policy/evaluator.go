@@ -194,7 +194,7 @@ func readDataFiles(files []string) (map[string]any, error) {
 		}
 		for k, v := range doc {
 			if k == "tokencheck" {
-				return nil, fmt.Errorf("--data %s: the top-level key tokencheck is reserved", f)
+				return nil, fmt.Errorf("data file %s: the top-level key tokencheck is reserved", f)
 			}
 			root[k] = v
 		}

@@ -128,7 +128,7 @@ func parseModule(name string, src []byte) (*ast.Module, error) {
 func regoFiles(dir string, withTests bool) ([]string, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
-		return nil, fmt.Errorf("--policy: %w", err)
+		return nil, fmt.Errorf("policy directory: %w", err)
 	}
 	if !info.IsDir() {
 		return []string{dir}, nil
@@ -144,7 +144,7 @@ func regoFiles(dir string, withTests bool) ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("--policy %s: %w", dir, err)
+		return nil, fmt.Errorf("policy directory %s: %w", dir, err)
 	}
 	sort.Strings(files)
 	return files, nil

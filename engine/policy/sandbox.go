@@ -168,7 +168,7 @@ func (e *Evaluator) builtinErrorRule(err topdown.Error) (Rule, int, bool) {
 
 // readPolicyFile reads a --policy file: a regular file of at most fsguard.MaxPolicyBytes.
 func readPolicyFile(path string) ([]byte, error) {
-	return fsguard.ReadRegular(path, fsguard.MaxPolicyBytes, "--policy")
+	return fsguard.ReadRegular(path, fsguard.MaxPolicyBytes, "policy file")
 }
 
 // RuleProbeTime is how long each rule gets, when a run's deadline has passed, to show that it is
@@ -211,7 +211,7 @@ func (e *Evaluator) timedOut(tokens []facts.Token, judged []bool, cause error) e
 		}
 	}
 	if len(slow) == 0 {
-		return fmt.Errorf("evaluation timed out judging token %s (no single rule is slow on it; raise --timeout): %w", tok.ID, cause)
+		return fmt.Errorf("evaluation timed out judging token %s (no single rule is slow on it; raise the time limit): %w", tok.ID, cause)
 	}
 	return fmt.Errorf("evaluation timed out judging token %s: rule %s did not finish: %w", tok.ID, strings.Join(slow, ", rule "), cause)
 }
