@@ -147,21 +147,13 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 	if api != nil && len(orgs) > 0 && ownersOK && (creds.App != nil || !creds.Token.Empty()) {
 		sources = append(sources, src)
 	}
-	fo, err := newFactsOut(opts.api.FactsOut)
-	if err != nil {
-		j.fail("%v", err)
-	}
-	j.evalTimeout = opts.api.Timeout
-	cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
-	defer cancel()
-	res, err := j.run(cctx, fo.observe(), sources...)
+	res, err := j.collect(ctx, opts.api, sources...)
 	if err != nil {
 		return err
 	}
 	if src.Options.Progress != nil {
 		fmt.Fprint(io.Err, "\r\x1b[K")
 	}
-	closeFacts(fo, res)
 	collected := src.Result
 	if collected == nil {
 		collected = &audit.Result{Counts: map[string]int{}}

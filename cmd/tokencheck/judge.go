@@ -514,6 +514,24 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
+// collect runs the sources of a command that talks to GitHub: bounded by --timeout (collection and
+// judging), the facts saved to --facts-out as they are judged.
+func (j *judge) collect(ctx context.Context, api apiOptions, sources ...engine.Source) (*finding.Result, error) {
+	fo, err := newFactsOut(api.FactsOut)
+	if err != nil {
+		j.fail("%v", err)
+	}
+	j.evalTimeout = api.Timeout
+	cctx, cancel := context.WithTimeout(ctx, api.Timeout)
+	defer cancel()
+	res, err := j.run(cctx, fo.observe(), sources...)
+	if err != nil {
+		return nil, err
+	}
+	closeFacts(fo, res)
+	return res, nil
+}
+
 // closeFacts finishes the --facts-out document and adds its failure, if any, to the result.
 func closeFacts(fo *factsOut, res *finding.Result) {
 	if err := fo.close(); err != nil {

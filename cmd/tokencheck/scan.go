@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -177,18 +176,10 @@ func scanRun(cmd *cobra.Command, opts *scanOptions, io streams) error {
 			sources = append(sources, source.LiveTokens{API: api, Tokens: live})
 		}
 	}
-	fo, err := newFactsOut(opts.api.FactsOut)
-	if err != nil {
-		j.fail("%v", err)
-	}
-	j.evalTimeout = opts.api.Timeout
-	cctx, cancel := context.WithTimeout(ctx, opts.api.Timeout)
-	defer cancel()
-	res, err := j.run(cctx, fo.observe(), sources...)
+	res, err := j.collect(ctx, opts.api, sources...)
 	if err != nil {
 		return err
 	}
-	closeFacts(fo, res)
 	return j.conclude(res, nil)
 }
 
