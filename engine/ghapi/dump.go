@@ -27,15 +27,22 @@ type DumpError struct {
 
 func (e *DumpError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
 
+// MaxDumpBytes bounds a header dump (8 MiB).
+const MaxDumpBytes = 8 << 20
+
 var statusLine = regexp.MustCompile(`^HTTP/[0-9](?:\.[0-9])? ([0-9]{3})(?: .*)?$`)
 
 // ReadDump reads what curl -D -, curl -i, curl -I or curl -v printed for one request and returns
 // the final response: interim 1xx answers, proxy CONNECT answers and redirects before it are skipped.
 // From curl -v output it keeps the response lines ("< ") and drops the request lines ("> ") unread.
 func ReadDump(r io.Reader) (*Dump, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, 8<<20))
+	raw, err := io.ReadAll(io.LimitReader(r, MaxDumpBytes+1))
 	if err != nil {
 		return nil, err
+	}
+	if len(raw) > MaxDumpBytes {
+		// Cut here, a dump could lose the very headers that carry the facts: refused, not guessed.
+		return nil, &DumpError{Line: 1, Msg: fmt.Sprintf("larger than %d MiB; a header dump of one request is a few KiB: save it with curl -sS -D - -o /dev/null", MaxDumpBytes>>20)}
 	}
 	lines := strings.Split(string(raw), "\n")
 	var last *Dump

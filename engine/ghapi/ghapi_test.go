@@ -332,3 +332,12 @@ func TestWaitForPrimaryRateLimit(t *testing.T) {
 		t.Errorf("reset beyond the deadline: %v after %s", f.Kind, time.Since(start))
 	}
 }
+
+// A dump past the cap is refused, never cut: cut, it could lose X-OAuth-Scopes and pass.
+func TestOversizedDumpIsRefusedNotCut(t *testing.T) {
+	big := "HTTP/2 200\r\n" + strings.Repeat("x-filler: "+strings.Repeat("a", 1000)+"\r\n", ghapi.MaxDumpBytes/1000) + "x-oauth-scopes: delete_repo\r\n\r\n"
+	_, err := ghapi.ReadDump(strings.NewReader(big))
+	if err == nil || !strings.Contains(err.Error(), "larger than 8 MiB") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -424,7 +425,9 @@ func (c *orgCollector) page(ctx context.Context, client *github.Client, url stri
 		return "", err
 	}
 	defer resp.Body.Close()
-	dec := json.NewDecoder(resp.Body)
+	// A page of 100 items is a few hundred KiB: a body past MaxPageBytes is cut, so it fails to
+	// decode and the list is incomplete, instead of exhausting memory.
+	dec := json.NewDecoder(io.LimitReader(resp.Body, MaxPageBytes))
 	if err := dec.Decode(v); err != nil {
 		return "", &ghapi.Failure{Kind: ghapi.KindMalformed, Host: c.api.Host(), Status: resp.StatusCode,
 			Err: fmt.Errorf("page %s: %w", req.URL.Path, err)}
@@ -434,6 +437,9 @@ func (c *orgCollector) page(ctx context.Context, client *github.Client, url stri
 	c.mu.Unlock()
 	return nextLink(resp.Header.Get("Link")), nil
 }
+
+// MaxPageBytes bounds one API page's body (32 MiB).
+const MaxPageBytes = 32 << 20
 
 // nextLink returns the rel="next" URL of a Link header, as given (it may use another path).
 func nextLink(header string) string {
