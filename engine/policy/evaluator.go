@@ -45,6 +45,8 @@ type Evaluator struct {
 
 	unknownDisabled []string
 	disabled        map[string]bool
+
+	memo *memo // memoised judging of large runs (memo.go); nil: every token is evaluated plainly
 }
 
 // UnknownDisabled lists the rule ids asked to be disabled that no loaded rule has.
@@ -121,6 +123,7 @@ func New(ctx context.Context, opts Options) (*Evaluator, error) {
 		return nil, fmt.Errorf("prepare policy query: %w", err)
 	}
 	e.query = q
+	e.memo = newMemo(compiler, store, e.rules, disabled)
 	return e, nil
 }
 
@@ -275,6 +278,12 @@ feed:
 }
 
 func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string) ([]finding.Finding, error) {
+	if m, err := e.memo.active(ctx); m != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return m.evaluateOne(ctx, e, t, now, nowText)
+	}
 	input, err := e.input(t, now, nowText)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", t.ID, err)
