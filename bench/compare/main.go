@@ -5,6 +5,7 @@
 //
 //	go run ./bench/compare            # full: 1, 10, 1k, 10k, 100k tokens (a few minutes)
 //	QUICK=1 go run ./bench/compare    # 1, 10, 1k tokens, fewer runs (under a minute)
+//	go run ./bench/compare gen N FILE  # only write the N-token facts document
 //
 // conftest and opa are installed with `go install` into bench/.bin on first use, at the versions
 // below; the build is not timed.
@@ -21,6 +22,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +38,18 @@ const (
 )
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "gen" {
+		// go run ./bench/compare gen N FILE: write the facts document of the N-token workload.
+		n, err := strconv.Atoi(os.Args[2])
+		if err == nil {
+			err = writeFacts(os.Args[3], generate(n, 42))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "compare gen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
