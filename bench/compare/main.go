@@ -61,6 +61,12 @@ type sample struct {
 	rss  int64 // KiB
 }
 
+// memRow is one peak-RSS measurement of `check --format json`.
+type memRow struct {
+	tokens int
+	s      sample
+}
+
 type row struct {
 	name   string
 	tokens int
@@ -169,13 +175,32 @@ func run(ctx context.Context) error {
 		fmt.Fprintf(os.Stderr, "%-34s tokencheck %8s  conftest %8s  opa eval %8s\n", r.name,
 			median(r.tools["tokencheck"]).wall.Round(time.Millisecond), median(r.tools["conftest"]).wall.Round(time.Millisecond), median(r.tools["opa eval"]).wall.Round(time.Millisecond))
 	}
+	// Peak RSS of the JSON report at 100,000 and 300,000 tokens (issue 15: memory that does not grow
+	// with the token count).
+	var mem []memRow
+	if !quick {
+		for _, n := range []int{100000, 300000} {
+			factsFile := filepath.Join(out, fmt.Sprintf("facts-%d.json", n))
+			if err := writeFacts(factsFile, generate(n, 42)); err != nil {
+				return err
+			}
+			runtime.GC()
+			debug.FreeOSMemory()
+			s, err := measure(ctx, []string{tokencheck, "check", "--now", nowText, "--format", "json", "-o", filepath.Join(out, "report.json"), factsFile})
+			if err != nil {
+				return err
+			}
+			mem = append(mem, memRow{tokens: n, s: s})
+			fmt.Fprintf(os.Stderr, "check --format json, %d tokens: %s, %d MB\n", n, s.wall.Round(time.Millisecond), s.rss/1024)
+		}
+	}
 	// In process last, so the harness's own memory never inflates a child's peak RSS.
 	largest := sizes[len(sizes)-1]
 	floorRate, engineRate, err := inProcess(ctx, generate(largest, 42), cat, runsFor(largest))
 	if err != nil {
 		return err
 	}
-	report := render(rows, floorRate, engineRate, largest, quick, time.Since(start))
+	report := render(rows, mem, floorRate, engineRate, largest, quick, time.Since(start))
 	fmt.Print(report)
 	if !quick {
 		return os.WriteFile(filepath.Join(root, "bench", "results.md"), []byte(report), 0o644)
@@ -270,19 +295,20 @@ func median(ss []sample) sample {
 }
 
 // inProcess measures the engine alone (compiled once, facts in memory) and the Go floor on the
-// same tokens, best of runs.
+// same tokens, best of runs. Each run judges with a new evaluator, as each run of the CLI does, so
+// the memoised rules start from empty caches every time.
 func inProcess(ctx context.Context, tokens []facts.Token, cat *facts.Catalog, runs int) (floor, eng float64, err error) {
 	cfg, err := policy.DefaultConfig()
-	if err != nil {
-		return 0, 0, err
-	}
-	e, err := policy.New(ctx, policy.Options{Config: cfg, Catalog: cat})
 	if err != nil {
 		return 0, 0, err
 	}
 	now, _ := time.Parse(time.RFC3339, nowText)
 	bestEngine, bestFloor := time.Duration(1<<62), time.Duration(1<<62)
 	for i := 0; i < runs; i++ {
+		e, err := policy.New(ctx, policy.Options{Config: cfg, Catalog: cat})
+		if err != nil {
+			return 0, 0, err
+		}
 		start := time.Now()
 		if _, err := e.Evaluate(ctx, tokens, now); err != nil {
 			return 0, 0, err
