@@ -260,7 +260,9 @@ func guardOf(r *ast.Rule, en env) []string {
 				return nil
 			}
 			b, ok := en[terms[1].Value.(ast.Var)]
-			if !ok || !b.isInput {
+			rhs, isRef := terms[2].Value.(ast.Ref)
+			// Only a direct input look-up: a helper rule's value may be defined by its else branch.
+			if !ok || !b.isInput || !isRef || !rhs.HasPrefix(ast.InputRootRef) {
 				return nil
 			}
 			p = b.input

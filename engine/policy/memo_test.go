@@ -218,12 +218,15 @@ func TestFootprintRefusals(t *testing.T) {
 			if s.rule == "user-link-read" && g.fp.placeholder {
 				t.Error("user-link-read inspects the link: it must not get a placeholder")
 			}
+			if s.rule == "classic-token" && (g.plain || !g.fp.placeholder) {
+				t.Errorf("classic-token places the link unread: it must be memoised with a placeholder (%q)", g.fp.bad)
+			}
 		}
 	}
 	for set, want := range map[string]bool{
 		"user-whole-token.warn": true, "user-nondet.deny": true, "user-with.deny": true,
 		// lib.ts(field) with field from iteration reads input.token[field]: the whole token.
-		"user-with.warn": false, "user-var-field.warn": true, "user-link-read.warn": false, "expired.deny": false,
+		"user-with.warn": false, "user-var-field.warn": true, "user-link-read.warn": false, "expired.deny": false, "classic-token.deny": false,
 	} {
 		if bad[set] != want {
 			t.Errorf("%s: never memoised = %v, want %v", set, bad[set], want)
