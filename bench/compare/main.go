@@ -5,6 +5,7 @@
 //
 //	go -C bench run ./compare            # full: 1, 10, 1k, 10k, 100k tokens (a few minutes)
 //	QUICK=1 go -C bench run ./compare    # 1, 10, 1k tokens, fewer runs (under a minute)
+//	go -C bench run ./compare gen N FILE # only write the N-token facts document
 //
 // conftest and opa are installed with `go install` into bench/.bin on first use, at the versions
 // below; the build is not timed.
@@ -21,6 +22,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -36,6 +38,18 @@ const (
 )
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "gen" {
+		// go run ./bench/compare gen N FILE: write the facts document of the N-token workload.
+		n, err := strconv.Atoi(os.Args[2])
+		if err == nil {
+			err = writeFacts(os.Args[3], generate(n, 42))
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "compare gen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
@@ -45,6 +59,12 @@ func main() {
 type sample struct {
 	wall time.Duration
 	rss  int64 // KiB
+}
+
+// memRow is one peak-RSS measurement of `check --format json`.
+type memRow struct {
+	tokens int
+	s      sample
 }
 
 type row struct {
@@ -155,13 +175,32 @@ func run(ctx context.Context) error {
 		fmt.Fprintf(os.Stderr, "%-34s tokencheck %8s  conftest %8s  opa eval %8s\n", r.name,
 			median(r.tools["tokencheck"]).wall.Round(time.Millisecond), median(r.tools["conftest"]).wall.Round(time.Millisecond), median(r.tools["opa eval"]).wall.Round(time.Millisecond))
 	}
+	// Peak RSS of the JSON report at 100,000 and 300,000 tokens (issue 15: memory that does not grow
+	// with the token count).
+	var mem []memRow
+	if !quick {
+		for _, n := range []int{100000, 300000} {
+			factsFile := filepath.Join(out, fmt.Sprintf("facts-%d.json", n))
+			if err := writeFacts(factsFile, generate(n, 42)); err != nil {
+				return err
+			}
+			runtime.GC()
+			debug.FreeOSMemory()
+			s, err := measure(ctx, []string{tokencheck, "check", "--now", nowText, "--format", "json", "-o", filepath.Join(out, "report.json"), factsFile})
+			if err != nil {
+				return err
+			}
+			mem = append(mem, memRow{tokens: n, s: s})
+			fmt.Fprintf(os.Stderr, "check --format json, %d tokens: %s, %d MB\n", n, s.wall.Round(time.Millisecond), s.rss/1024)
+		}
+	}
 	// In process last, so the harness's own memory never inflates a child's peak RSS.
 	largest := sizes[len(sizes)-1]
 	floorRate, engineRate, err := inProcess(ctx, generate(largest, 42), cat, runsFor(largest))
 	if err != nil {
 		return err
 	}
-	report := render(rows, floorRate, engineRate, largest, quick, time.Since(start))
+	report := render(rows, mem, floorRate, engineRate, largest, quick, time.Since(start))
 	fmt.Print(report)
 	if !quick {
 		return os.WriteFile(filepath.Join(root, "bench", "results.md"), []byte(report), 0o644)
@@ -256,19 +295,20 @@ func median(ss []sample) sample {
 }
 
 // inProcess measures the engine alone (compiled once, facts in memory) and the Go floor on the
-// same tokens, best of runs.
+// same tokens, best of runs. Each run judges with a new evaluator, as each run of the CLI does, so
+// the memoised rules start from empty caches every time.
 func inProcess(ctx context.Context, tokens []facts.Token, cat *facts.Catalog, runs int) (floor, eng float64, err error) {
 	cfg, err := policy.DefaultConfig()
-	if err != nil {
-		return 0, 0, err
-	}
-	e, err := policy.New(ctx, policy.Options{Config: cfg, Catalog: cat})
 	if err != nil {
 		return 0, 0, err
 	}
 	now, _ := time.Parse(time.RFC3339, nowText)
 	bestEngine, bestFloor := time.Duration(1<<62), time.Duration(1<<62)
 	for i := 0; i < runs; i++ {
+		e, err := policy.New(ctx, policy.Options{Config: cfg, Catalog: cat})
+		if err != nil {
+			return 0, 0, err
+		}
 		start := time.Now()
 		if _, err := e.Evaluate(ctx, tokens, now); err != nil {
 			return 0, 0, err

@@ -52,15 +52,16 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], io))
 }
 
-// tuneGC trades memory for speed unless the user tuned the collector: policy evaluation allocates
-// many short-lived values, and collecting at 4× the live heap instead of 2× cuts evaluation time
-// by a third (make bench). A soft limit keeps large audits within a few hundred megabytes.
+// tuneGC sets the collector up unless the user tuned it: the default pacing (GOGC 100, the heap
+// grows to twice what is live) and a soft limit of 1 GiB. The earlier GOGC 400 with a 256 MiB limit
+// sat below the live heap of a 100,000-token run (the findings are held until the report is
+// written), so the collector ran nonstop. Measured on 2 cores, `check --format json` with the
+// streaming JSON writer: 100,000 tokens 12.9 s CPU / 460 MB instead of 14.9 s / 303 MB; 300,000
+// tokens 39 s / 1.17 GB instead of 95 s / 616 MB. Memoised judging allocates little, so a higher
+// GOGC no longer pays.
 func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(256 << 20)
+		debug.SetMemoryLimit(1 << 30)
 	}
 }
 

@@ -52,6 +52,8 @@ type Evaluator struct {
 	unknownDisabled []string
 	disabled        map[string]bool
 	configProblems  []finding.Problem
+	// memo is memoised judging of large runs (memo.go); nil: every token is evaluated plainly.
+	memo *memo
 }
 
 // ConfigProblems are input errors in the configuration found once the rules are known: a waiver
@@ -142,6 +144,7 @@ func New(ctx context.Context, opts Options) (*Evaluator, error) {
 		return nil, fmt.Errorf("prepare policy query: %w", err)
 	}
 	e.query, e.compiler, e.store, e.caps = q, compiler, store, caps
+	e.memo = newMemo(compiler, store, e.rules, disabled)
 	return e, nil
 }
 
@@ -302,6 +305,15 @@ feed:
 }
 
 func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string, problems *ruleProblems) ([]finding.Finding, error) {
+	if m, err := e.memo.active(ctx); m != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		// A token on which a rule fails goes the plain way, which reports the rule's error.
+		if out, err := m.evaluateOne(ctx, e, t, now, nowText); !errors.Is(err, errPlainPath) {
+			return out, err
+		}
+	}
 	input, err := e.input(t, now, nowText)
 	if err != nil {
 		return nil, fmt.Errorf("token %s: %w", t.ID, err)

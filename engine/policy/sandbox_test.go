@@ -144,3 +144,23 @@ func TestExpensiveRuleEndsWithTheRuleNamedNotAHang(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// Memoised judging (large runs) reports a failing rule as the plain path does: the token on which
+// it fails is judged plainly, and no failure is cached as "no finding".
+func TestBuiltinErrorIsReportedWhenMemoised(t *testing.T) {
+	e, err := engineWith(t, map[string]string{"boom.rego": userRule("boom", "deny contains f if {\n\tn := to_number(\"not a number\")\n\tf := sprintf(\"%v\", [n])\n}")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.memo.seen.Store(memoAfter)
+	for range 2 { // the second time would be a cache hit
+		fs, err := e.Evaluate(context.Background(), []facts.Token{{ID: "t", Type: facts.TypeClassic, Scopes: []string{"delete_repo"}}}, testNow)
+		var re *RuleErrors
+		if !errors.As(err, &re) || len(re.Problems) != 1 || !strings.Contains(re.Problems[0].Message, "rule boom: builtin error") {
+			t.Fatalf("err = %#v, want boom's builtin error", err)
+		}
+		if len(fs) == 0 {
+			t.Error("the other rules' findings were dropped")
+		}
+	}
+}
