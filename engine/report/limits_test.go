@@ -100,12 +100,12 @@ func TestGitHubShowsTenOfEachKindMostSevereFirst(t *testing.T) {
 
 func TestSemanticVersion(t *testing.T) {
 	for in, want := range map[string]string{
-		"dev":                                       DevVersion,
-		"":                                          DevVersion,
-		"v1.4.0":                                    "1.4.0",
-		"1.4.0":                                     "1.4.0",
-		"v1.4":                                      DevVersion,
-		"v0.0.0-20261123120000-abcdef123456":        "0.0.0-20261123120000-abcdef123456",
+		"dev":                                DevVersion,
+		"":                                   DevVersion,
+		"v1.4.0":                             "1.4.0",
+		"1.4.0":                              "1.4.0",
+		"v1.4":                               DevVersion,
+		"v0.0.0-20261123120000-abcdef123456": "0.0.0-20261123120000-abcdef123456",
 		"v1.4.1-0.20261123120000-abcdef123456+dirty": "1.4.1-0.20261123120000-abcdef123456+dirty",
 	} {
 		if got := SemanticVersion(in); got != want {
