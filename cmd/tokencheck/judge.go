@@ -414,11 +414,18 @@ func appendTo(file string, w report.Writer, r *report.Report) error {
 	if fi, err := f.Stat(); err == nil {
 		used = fi.Size()
 	}
-	if _, err := f.Write(report.LimitSummary(buf.Bytes(), report.StepSummaryLimit-int(used))); err != nil {
+	md := report.LimitSummary(buf.Bytes(), report.StepSummaryLimit-int(used))
+	if _, err := f.Write(md); err != nil {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if len(md) == 0 && buf.Len() > 0 {
+		return fmt.Errorf("%s already holds %d bytes of GitHub's 1 MiB step summary: no room for the summary", file, used)
+	}
+	return nil
 }
 
 // writeFileAtomic writes a file through a temporary file in the same directory, renamed into place

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -159,5 +160,16 @@ func TestStepSummaryStaysWithinOneMiB(t *testing.T) {
 	left := strings.Count(string(full[len(cut):]), "\n")
 	if !strings.HasPrefix(note, fmt.Sprintf("%d line(s) of this summary were left out", left)) {
 		t.Errorf("note %q, want %d lines left out", note, left)
+	}
+}
+
+func TestFullStepSummaryIsSaid(t *testing.T) {
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	if err := os.WriteFile(summary, bytes.Repeat([]byte("x\n"), report.StepSummaryLimit/2), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := tokencheck(t, map[string]string{"GITHUB_STEP_SUMMARY": summary}, "check", "--now", fixedNow, "--summary", "fixtures/inventory/tokens.yaml")
+	if fi, _ := os.Stat(summary); fi.Size() != report.StepSummaryLimit || !strings.Contains(r.stderr, "no room for the summary") {
+		t.Errorf("a full step summary: size %d, stderr %q", fi.Size(), r.stderr)
 	}
 }
