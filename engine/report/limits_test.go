@@ -132,3 +132,21 @@ func TestLimitSummary(t *testing.T) {
 		t.Errorf("no room for the note: %q, want nothing", got)
 	}
 }
+
+func TestArtifactOfFindingsWithoutAFile(t *testing.T) {
+	r := &Report{Command: "check", Result: &finding.Result{}}
+	for token, want := range map[string]string{
+		"org:acme/pat:1":          ".github/tokencheck/org-acme",
+		"org:../../etc/pat:1":     ".github/tokencheck/org------etc",
+		"headers:dumps/user.http": "dumps/user.http",
+		"sha256:0123abcd":         ".github/tokencheck/check",
+	} {
+		if got := Artifact(r, finding.Finding{Token: token}).File; got != want {
+			t.Errorf("Artifact(%s) = %q, want %q", token, got, want)
+		}
+	}
+	// Standard input is no file either.
+	if got := Artifact(r, finding.Finding{Token: "t", Location: &finding.Location{File: "-", Line: 3}}).File; got != ".github/tokencheck/check" {
+		t.Errorf("stdin artifact = %q", got)
+	}
+}

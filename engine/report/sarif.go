@@ -177,7 +177,7 @@ func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
 	res := sarif.NewRuleResult(f.Rule).WithRuleIndex(ruleIndex).WithLevel(sarifLevel(f)).
 		WithMessage(sarif.NewTextMessage(msg))
 	loc := sarif.NewLocationWithPhysicalLocation(physicalLocation(r.SourceRoot, Artifact(r, f)))
-	if f.Location == nil || f.Location.File == "" {
+	if !fromFile(f) {
 		// Not read from a file: the token id stays as a logical location beside the artifact.
 		loc.WithLogicalLocations([]*sarif.LogicalLocation{
 			sarif.NewLogicalLocation().WithName(f.Token).WithFullyQualifiedName(f.Token).WithKind("resource"),
@@ -265,7 +265,7 @@ func orText(s, def string) string {
 // repository but never changes: "org-ACME" for a token of the organisation audit (its id is
 // "org:ACME/..."), else the command's name ("scan" for a live token).
 func Artifact(r *Report, f finding.Finding) *finding.Location {
-	if f.Location != nil && f.Location.File != "" {
+	if fromFile(f) {
 		return f.Location
 	}
 	if file, ok := strings.CutPrefix(f.Token, "headers:"); ok && file != "" {
@@ -277,6 +277,11 @@ func Artifact(r *Report, f finding.Finding) *finding.Location {
 		}
 	}
 	return &finding.Location{File: ArtifactRoot + "/" + pathSafe(orText(r.Command, "scan"))}
+}
+
+// fromFile reports whether the finding's token was read from a file ("-" is standard input).
+func fromFile(f finding.Finding) bool {
+	return f.Location != nil && f.Location.File != "" && f.Location.File != "-"
 }
 
 // pathSafe keeps the characters of a GitHub login ([A-Za-z0-9-], and _) and turns any other (a
