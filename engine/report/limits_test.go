@@ -137,7 +137,7 @@ func TestArtifactOfFindingsWithoutAFile(t *testing.T) {
 	r := &Report{Command: "check", Result: &finding.Result{}}
 	for token, want := range map[string]string{
 		"org:acme/pat:1":          ".github/tokencheck/org-acme",
-		"org:../../etc/pat:1":     ".github/tokencheck/org------etc",
+		"org:../etc/pat:1":        ".github/tokencheck/org---", // cannot climb out
 		"headers:dumps/user.http": "dumps/user.http",
 		"sha256:0123abcd":         ".github/tokencheck/check",
 	} {
