@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -34,9 +35,12 @@ type judgeOptions struct {
 	WriteBase  string
 	Quiet      bool
 	Color      string
+	// command is the name of the command the flags belong to (check, scan, audit).
+	command string
 }
 
 func (o *judgeOptions) addFlags(cmd *cobra.Command) {
+	o.command = cmd.Name()
 	f := cmd.Flags()
 	f.StringVarP(&o.Format, "format", "f", "text", "report format: "+strings.Join(report.Formats, ", "))
 	f.StringVarP(&o.Output, "output", "o", "", "write the report to `FILE` instead of stdout")
@@ -291,7 +295,8 @@ func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sour
 // error (nil for 0). augment, when set, adds a command's own parts to the report. An output that
 // cannot be written is said on stderr, the others are still written, and the run exits 2.
 func (j *judge) conclude(res *finding.Result, augment func(*report.Report)) error {
-	r := &report.Report{Tool: "tokencheck", Version: currentVersion().Version, Result: res, SourceRoot: repoRoot()}
+	r := &report.Report{Tool: "tokencheck", Version: currentVersion().Version, Result: res, SourceRoot: repoRoot(),
+		Command: j.opts.command, Category: j.io.Getenv(report.CategoryEnv)}
 	if j.baseline != nil {
 		r.Baseline = j.opts.Baseline
 	}
@@ -394,17 +399,33 @@ func (j *judge) colour() bool {
 	return j.io.OutTTY && j.io.Getenv("NO_COLOR") == "" && j.io.Getenv("TERM") != "dumb"
 }
 
-// appendTo appends one rendering of the report to a file, as $GITHUB_STEP_SUMMARY wants.
+// appendTo appends one rendering of the report to a file, as $GITHUB_STEP_SUMMARY wants, within
+// what is left of the step summary's 1 MiB (report.LimitSummary).
 func appendTo(file string, w report.Writer, r *report.Report) error {
+	var buf bytes.Buffer
+	if err := w.Write(&buf, r); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	if err := w.Write(f, r); err != nil {
+	used := int64(0)
+	if fi, err := f.Stat(); err == nil {
+		used = fi.Size()
+	}
+	md := report.LimitSummary(buf.Bytes(), report.StepSummaryLimit-int(used))
+	if _, err := f.Write(md); err != nil {
 		f.Close()
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if len(md) == 0 && buf.Len() > 0 {
+		return fmt.Errorf("%s already holds %d bytes of GitHub's 1 MiB step summary: no room for the summary", file, used)
+	}
+	return nil
 }
 
 // writeFileAtomic writes a file through a temporary file in the same directory, renamed into place

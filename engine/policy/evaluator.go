@@ -403,8 +403,10 @@ var waiverExpired = Rule{Rule: finding.Rule{
 	Description: "A waiver in the configuration covered this finding, but its expiry date has passed, so the finding counts again.",
 	Severity:    finding.Medium,
 	Remediation: "Fix what the waived finding reports, or renew the waiver with a new expiry after reviewing its reason.",
-	File:        "engine/policy/evaluator.go",
-	Builtin:     true,
+	// The README's section on waivers: SARIF's helpUri and `explain` point there.
+	Resources: []finding.Resource{{Ref: "https://github.com/tokencheck/tokencheck#waivers-and-baselines", Description: "Waivers and baselines (tokencheck README)"}},
+	File:      "engine/policy/evaluator.go",
+	Builtin:   true,
 }}
 
 // applyWaivers marks findings that a live waiver covers, and returns one waiver-expired finding for

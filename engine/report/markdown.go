@@ -115,3 +115,32 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // code wraps s in a code span (safe.Code).
 func code(s string) string { return safe.Code(s) }
+
+// StepSummaryLimit is the most a step may write to $GITHUB_STEP_SUMMARY: "each step is restricted
+// to a maximum size of 1MiB", and a larger summary is not uploaded at all
+// (https://docs.github.com/en/actions/writing-workflows/choosing-what-your-workflow-does/workflow-commands-for-github-actions#step-isolation-and-limits).
+const StepSummaryLimit = 1 << 20
+
+// truncatedNote ends a summary cut to fit StepSummaryLimit; %d is the number of lines left out.
+const truncatedNote = "\n> **Truncated:** %d line(s) of this summary were left out to stay within GitHub's 1 MiB step-summary limit. Every finding is in tokencheck's other outputs (the report file, SARIF, `--also json`).\n"
+
+// LimitSummary fits a Markdown summary into budget bytes: whole when it fits, else cut at a line
+// boundary and ended with a note saying how many lines were left out. When not even the note fits,
+// nothing is returned: GitHub drops a summary over the limit whole.
+func LimitSummary(md []byte, budget int) []byte {
+	if len(md) <= budget {
+		return md
+	}
+	reserve := len(fmt.Sprintf(truncatedNote, bytes.Count(md, []byte("\n"))+1))
+	if budget < reserve {
+		return nil
+	}
+	kept := md[:budget-reserve]
+	kept = kept[:bytes.LastIndexByte(kept, '\n')+1]
+	left := bytes.Count(md[len(kept):], []byte("\n"))
+	if !bytes.HasSuffix(md, []byte("\n")) {
+		left++
+	}
+	out := append([]byte(nil), kept...)
+	return append(out, fmt.Sprintf(truncatedNote, left)...)
+}

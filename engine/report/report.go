@@ -24,7 +24,17 @@ type Report struct {
 	Audit *AuditSummary `json:"audit,omitempty"`
 	// Baseline names the --baseline report findings were compared with ("" when none was).
 	Baseline string `json:"baseline,omitempty"`
+	// Command is the command that ran (check, scan, audit): SARIF's automationDetails.id and the
+	// artifact of findings not read from a file are named after it.
+	Command string `json:"-"`
+	// Category, when set, makes SARIF's analysis category unique among jobs running one command
+	// (see AutomationID).
+	Category string `json:"-"`
 }
+
+// CategoryEnv names the environment variable whose value becomes Report.Category: set it when two
+// jobs of a workflow upload SARIF of one command for different inputs.
+const CategoryEnv = "TOKENCHECK_SARIF_CATEGORY"
 
 // Writer renders a report in one format.
 type Writer interface {
@@ -42,7 +52,7 @@ func New(format string, colour bool) (Writer, error) {
 	case "json":
 		return JSON{}, nil
 	case "sarif":
-		return SARIF{}, nil
+		return SARIF{}, nil // waived findings left out, at most SARIFMaxResults results
 	case "junit":
 		return JUnit{}, nil
 	case "github":

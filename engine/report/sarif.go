@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/owenrumney/go-sarif/v2/sarif"
+	"golang.org/x/mod/semver"
 
 	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/safe"
@@ -18,7 +20,33 @@ import (
 // SARIF writes SARIF 2.1.0 for GitHub code scanning: one reportingDescriptor per rule and one
 // result per finding, with fingerprints that stay stable across runs (rule + token id + subject), so an
 // alert is tracked rather than reopened.
-type SARIF struct{}
+//
+// Every result has a physical location, as code scanning requires: the file the token was read
+// from, else a stable artifact (see Artifact). Waived findings are left out unless IncludeWaived is
+// set: code scanning ignores SARIF suppressions and would open an alert for each. At most
+// MaxResults results are written, the most severe kept, with a notification saying how many were not.
+type SARIF struct {
+	// IncludeWaived writes waived findings too, each with an accepted suppression.
+	IncludeWaived bool
+	// MaxResults caps the results of the run; 0 means SARIFMaxResults.
+	MaxResults int
+}
+
+// SARIFMaxResults is the most results code scanning accepts in one run: "Results per run: 25,000"
+// (https://docs.github.com/en/code-security/code-scanning/integrating-with-code-scanning/sarif-support-for-code-scanning#validating-your-sarif-file).
+const SARIFMaxResults = 25000
+
+// FullName is the SARIF driver's fullName.
+const FullName = "tokencheck: GitHub token policy checker"
+
+// DevVersion is the driver version of a build that knows none: code scanning wants a semantic
+// version, so "dev" is written as this pre-release.
+const DevVersion = "0.0.0-dev"
+
+// ArtifactRoot is the folder of the stable artifacts a finding is placed on when it was not read
+// from a file: code scanning rejects a result without a physical location, and these paths do not
+// change between runs, so an alert stays where it was.
+const ArtifactRoot = ".github/tokencheck"
 
 // InformationURI is where the tool's documentation lives.
 const InformationURI = "https://github.com/tokencheck/tokencheck"
@@ -44,19 +72,31 @@ func sarifLevel(f finding.Finding) string {
 }
 
 // Write implements Writer.
-func (SARIF) Write(w io.Writer, r *Report) error {
+func (s SARIF) Write(w io.Writer, r *Report) error {
 	doc, err := sarif.New(sarif.Version210)
 	if err != nil {
 		return fmt.Errorf("write SARIF: %w", err)
 	}
-	driver := sarif.NewVersionedDriver(r.Tool, r.Version).WithInformationURI(InformationURI)
+	version := SemanticVersion(r.Version)
+	driver := sarif.NewVersionedDriver(r.Tool, version).WithSemanticVersion(version).
+		WithFullName(FullName).WithInformationURI(InformationURI)
 	run := sarif.NewRun(*sarif.NewTool(driver))
+	run.WithAutomationDetails(sarif.NewRunAutomationDetails().WithID(AutomationID(r)))
 	index := map[string]int{}
 	for _, rule := range r.Rules {
 		index[rule.ID] = len(driver.Rules)
 		driver.AddRule(sarifRule(rule))
 	}
+	findings, waived := make([]finding.Finding, 0, len(r.Findings)), 0
 	for _, f := range r.Findings {
+		if f.Waived && !s.IncludeWaived {
+			waived++
+			continue
+		}
+		findings = append(findings, f)
+	}
+	findings, dropped := mostSevere(findings, orNumber(s.MaxResults, SARIFMaxResults))
+	for _, f := range findings {
 		if _, ok := index[f.Rule]; !ok { // a rule the report does not describe: describe it minimally
 			index[f.Rule] = len(driver.Rules)
 			driver.AddRule(sarifRule(finding.Rule{ID: f.Rule, Title: f.Rule, Severity: f.Severity, Remediation: f.Remediation}))
@@ -64,6 +104,15 @@ func (SARIF) Write(w io.Writer, r *Report) error {
 		run.AddResult(sarifResult(r, f, index[f.Rule]))
 	}
 	inv := sarif.NewInvocation().WithExecutionSuccess(len(r.Errors())+len(r.Incomplete()) == 0)
+	if dropped > 0 {
+		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarif.NewNotification().WithLevel("warning").
+			WithMessage(sarif.NewTextMessage(fmt.Sprintf("%d of %d results left out: code scanning accepts at most %d results per run; the most severe were kept, and the other formats (--also json) list every finding",
+				dropped, dropped+len(findings), orNumber(s.MaxResults, SARIFMaxResults)))))
+	}
+	if waived > 0 {
+		inv.ToolConfigurationNotifications = append(inv.ToolConfigurationNotifications, sarif.NewNotification().WithLevel("note").
+			WithMessage(sarif.NewTextMessage(fmt.Sprintf("%d waived finding(s) left out: code scanning ignores SARIF suppressions and would open alerts for them; the other formats list them as waived", waived))))
+	}
 	for _, p := range r.Problems {
 		text, level := p.Error(), "error"
 		switch p.Kind {
@@ -127,11 +176,10 @@ func sarifResult(r *Report, f finding.Finding, ruleIndex int) *sarif.Result {
 	}
 	res := sarif.NewRuleResult(f.Rule).WithRuleIndex(ruleIndex).WithLevel(sarifLevel(f)).
 		WithMessage(sarif.NewTextMessage(msg))
-	var loc *sarif.Location
-	if f.Location != nil && f.Location.File != "" {
-		loc = sarif.NewLocationWithPhysicalLocation(physicalLocation(r.SourceRoot, f.Location))
-	} else {
-		loc = sarif.NewLocation().WithLogicalLocations([]*sarif.LogicalLocation{
+	loc := sarif.NewLocationWithPhysicalLocation(physicalLocation(r.SourceRoot, Artifact(r, f)))
+	if !fromFile(f) {
+		// Not read from a file: the token id stays as a logical location beside the artifact.
+		loc.WithLogicalLocations([]*sarif.LogicalLocation{
 			sarif.NewLogicalLocation().WithName(f.Token).WithFullyQualifiedName(f.Token).WithKind("resource"),
 		})
 	}
@@ -169,8 +217,6 @@ func guidFrom(hexDigest string) string {
 	return fmt.Sprintf("%s-%s-%s-%s-%s", b[0:8], b[8:12], b[12:16], b[16:20], b[20:32])
 }
 
-// relativeTo makes a file path relative to root (the repository root) with forward slashes, as code
-// scanning expects; paths outside root stay as given.
 // physicalLocation is a file location as code scanning wants it: relative to the repository root,
 // with the line when there is one.
 func physicalLocation(root string, l *finding.Location) *sarif.PhysicalLocation {
@@ -181,6 +227,8 @@ func physicalLocation(root string, l *finding.Location) *sarif.PhysicalLocation 
 	return pl
 }
 
+// relativeTo makes a file path relative to root (the repository root) with forward slashes, as code
+// scanning expects; paths outside root stay as given.
 func relativeTo(root, file string) string {
 	if root == "" {
 		return filepath.ToSlash(file)
@@ -210,4 +258,91 @@ func orText(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// Artifact is the file a finding's SARIF result points at: the file the token was read from (an
+// inventory, a document, a header dump); else a stable path under ArtifactRoot that exists in no
+// repository but never changes: "org-ACME" for a token of the organisation audit (its id is
+// "org:ACME/..."), else the command's name ("scan" for a live token).
+func Artifact(r *Report, f finding.Finding) *finding.Location {
+	if fromFile(f) {
+		return f.Location
+	}
+	if file, ok := strings.CutPrefix(f.Token, "headers:"); ok && file != "" {
+		return &finding.Location{File: file}
+	}
+	if rest, ok := strings.CutPrefix(f.Token, "org:"); ok {
+		if org, _, _ := strings.Cut(rest, "/"); org != "" {
+			return &finding.Location{File: ArtifactRoot + "/org-" + pathSafe(org)}
+		}
+	}
+	return &finding.Location{File: ArtifactRoot + "/" + pathSafe(orText(r.Command, "scan"))}
+}
+
+// fromFile reports whether the finding's token was read from a file ("-" is standard input).
+func fromFile(f finding.Finding) bool {
+	return f.Location != nil && f.Location.File != "" && f.Location.File != "-"
+}
+
+// pathSafe keeps the characters of a GitHub login ([A-Za-z0-9-], and _) and turns any other (a
+// dot, a slash) into "-", so a name cannot leave ArtifactRoot.
+func pathSafe(s string) string {
+	s = strings.Map(func(c rune) rune {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '_':
+			return c
+		}
+		return '-'
+	}, s)
+	return s
+}
+
+// AutomationID is the run's automationDetails.id: "tokencheck/COMMAND/" plus the report's Category
+// and "/" when it has one. Code scanning takes everything before the last "/" as the analysis
+// category, and replaces an analysis only with one of the same category, so check, scan and
+// audit uploads never close each other's alerts; two jobs running one command on different inputs
+// give each its own Category (TOKENCHECK_SARIF_CATEGORY).
+func AutomationID(r *Report) string {
+	id := "tokencheck/" + pathSafe(orText(r.Command, "check")) + "/"
+	if c := strings.Trim(r.Category, "/"); c != "" {
+		id += c + "/"
+	}
+	return id
+}
+
+// SemanticVersion is the version the SARIF driver reports: a semantic version without the "v"
+// (a release tag or a Go pseudo-version such as 0.0.0-20261123120000-abcdef123456), else DevVersion.
+func SemanticVersion(v string) string {
+	sv := "v" + strings.TrimPrefix(v, "v")
+	if !semver.IsValid(sv) || semver.Canonical(sv)+semver.Build(sv) != sv {
+		return DevVersion
+	}
+	return sv[1:]
+}
+
+// mostSevere keeps at most max findings, the most severe first (deny before warn at one severity),
+// in the report's order otherwise; it returns how many were left out.
+func mostSevere(fs []finding.Finding, max int) ([]finding.Finding, int) {
+	if len(fs) <= max {
+		return fs, 0
+	}
+	sorted := append([]finding.Finding(nil), fs...)
+	sort.SliceStable(sorted, func(i, j int) bool { return findingRank(sorted[i]) > findingRank(sorted[j]) })
+	return sorted[:max], len(fs) - max
+}
+
+// findingRank orders findings for the limits GitHub sets: severity, then deny above warn.
+func findingRank(f finding.Finding) int {
+	rank := 2 * f.Severity.Rank()
+	if f.Level != finding.Warn {
+		rank++
+	}
+	return rank
+}
+
+func orNumber(n, def int) int {
+	if n <= 0 {
+		return def
+	}
+	return n
 }
