@@ -168,12 +168,19 @@ func TestServeSignedDeliveryLeadsToOnePOST(t *testing.T) {
 			t.Errorf("%s: answered %d, want %d", name, code, c.want)
 		}
 	}
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+	// The decision is counted once the applier has its answer, a moment after the fake saw the POST.
+	var metrics []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(metrics), `tokencheck_review_decisions_total{decision="deny",outcome="applied"} 1`) {
+			break
+		}
 	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	if !strings.Contains(string(metrics), `tokencheck_review_decisions_total{decision="deny",outcome="applied"} 1`) {
 		t.Errorf("metrics:\n%s", metrics)
 	}
