@@ -224,7 +224,7 @@ func TestFaultsDuringPagination(t *testing.T) {
 		}
 	})
 	t.Run("timeout keeps what was collected", func(t *testing.T) {
-		ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
+		ctx, cancel := context.WithTimeout(bg, 2*time.Second)
 		defer cancel()
 		res := run(t, func(f *ghapitest.Server) { f.Fault(path, 2, ghapitest.Response{Block: true}, 1) }, ctx, ghapi.Retry{})
 		if len(res.Tokens) != 100 || len(res.Problems) < 1 || !strings.Contains(res.Problems[0].Message, "did not answer within the time limit") {
