@@ -173,9 +173,9 @@ func TestGitHubAnnotations(t *testing.T) {
 	r := tokencheck(t, nil, append(ciArgs, "--format", "github", "--fail-on", "critical")...)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	want := []string{
-		"::error file=fixtures/inventory/ci-tokens.json,line=16,title=dangerous-scope::[critical] org-admin-script: scope admin%3Aorg",
+		"::error file=fixtures/inventory/ci-tokens.json,line=17,title=dangerous-scope::[critical] org-admin-script: scope admin%3Aorg",
 		"::warning file=fixtures/inventory/docs/integrations.md,line=11,title=no-expiration::[high]",
-		"::notice file=fixtures/inventory/ci-tokens.json,line=16,title=classic-token::[high] org-admin-script: classic token",
+		"::notice file=fixtures/inventory/ci-tokens.json,line=17,title=classic-token::[high] org-admin-script: classic token",
 		"::warning file=fixtures/ci/tokencheck.yaml,line=14,title=unused waiver::waiver of stale-token",
 	}
 	for _, w := range want {
