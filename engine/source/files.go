@@ -111,7 +111,7 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 		}
 		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			named := path == p
-			if sel.Ignore.Match(path) {
+			if sel.Ignore.MatchUnder(path, p) {
 				res.Ignored++
 				if d != nil && d.IsDir() {
 					return filepath.SkipDir
@@ -140,7 +140,7 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 			} else {
 				read[key] = true
 			}
-			errs, notice, output := streamFile(path, named, named || sel.Inventories.Match(path), cat, now, b.add)
+			errs, notice, output := streamFile(path, named, named || sel.Inventories.MatchUnder(path, p), cat, now, b.add)
 			res.Errors = append(res.Errors, errs...)
 			switch {
 			case output != "":

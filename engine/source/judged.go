@@ -28,7 +28,8 @@ const StdinName = "stdin"
 
 // Globs is a compiled list of path globs (--ignore, ignore:, inventories:). A path matches when a
 // glob matches the path as walked (slash-separated, cleaned, without a leading ./), the path
-// relative to the working directory, or the base name. * and ? do not cross a /, ** does;
+// relative to the working directory, the path relative to the directory named on the command line
+// that it was found in, or the base name. * and ? do not cross a /, ** does;
 // [abc] and {a,b} as usual.
 type Globs struct {
 	src []string
@@ -52,15 +53,29 @@ func CompileGlobs(patterns []string) (Globs, error) {
 	return g, nil
 }
 
+// JoinGlobs is every glob of a and of b.
+func JoinGlobs(a, b Globs) Globs {
+	return Globs{src: append(append([]string(nil), a.src...), b.src...), gs: append(append([]*glob.Pattern(nil), a.gs...), b.gs...)}
+}
+
 // Empty reports whether there is no glob.
 func (g Globs) Empty() bool { return len(g.gs) == 0 }
 
 // Match reports whether a path matches one of the globs (see Globs).
-func (g Globs) Match(path string) bool {
+func (g Globs) Match(path string) bool { return g.MatchUnder(path, "") }
+
+// MatchUnder is Match for a path met while walking root: the path relative to root is matched too,
+// as trivy matches --skip-files relative to its target.
+func (g Globs) MatchUnder(path, root string) bool {
 	if len(g.gs) == 0 || path == "" {
 		return false
 	}
 	cands := matchForms(path)
+	if root != "" && root != path {
+		if rel, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(rel, "..") {
+			cands = append(cands, filepath.ToSlash(rel))
+		}
+	}
 	for _, c := range g.gs {
 		for _, p := range cands {
 			if c.Match(p) {
