@@ -486,7 +486,7 @@ func fileTokens(name string, raw []byte, named, marked, structuredInput bool, ca
 			unmarked = true
 			continue
 		}
-		if k := nearMiss(root); k != nil {
+		if k := nearMiss(root); k != nil && !hasKey(root, "tokens") { // a foreign schema's own tokens key
 			errs = append(errs, inputErr(name, k.Line, "top-level key %q looks like tokens but is not; an inventory's list is under tokens", k.Value))
 		}
 	}
