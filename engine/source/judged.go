@@ -116,39 +116,11 @@ func OwnOutput(raw []byte) string {
 	raw = bytes.TrimPrefix(raw, utf8BOM)
 	trimmed := bytes.TrimSpace(raw)
 	if bytes.HasPrefix(trimmed, []byte("{")) {
-		var doc struct {
-			Schema   string          `json:"schema"`
-			Tool     json.RawMessage `json:"tool"`
-			Findings json.RawMessage `json:"findings"`
-			Runs     []struct {
-				Tool struct {
-					Driver struct {
-						Name string `json:"name"`
-					} `json:"driver"`
-				} `json:"tool"`
-			} `json:"runs"`
-			Decision json.RawMessage `json:"decision"`
-			DryRun   json.RawMessage `json:"dry_run"`
-		}
 		first := trimmed
 		if i := bytes.IndexByte(trimmed, '\n'); i > 0 && json.Valid(trimmed[:i]) {
 			first = trimmed[:i] // a JSON Lines file: its first line tells
 		}
-		if json.Unmarshal(first, &doc) == nil {
-			switch {
-			case strings.HasPrefix(doc.Schema, "tokencheck.report/"):
-				return "JSON report (" + doc.Schema + ")"
-			case strings.HasPrefix(doc.Schema, "tokencheck.review-plan/"):
-				return "review plan (" + doc.Schema + ")"
-			case doc.Schema == "" && string(doc.Tool) == `"tokencheck"` && doc.Findings != nil:
-				return "JSON report of an earlier version"
-			case len(doc.Runs) > 0 && doc.Runs[0].Tool.Driver.Name == "tokencheck":
-				return "SARIF log"
-			case doc.Decision != nil && doc.DryRun != nil:
-				return "review log"
-			}
-		}
-		return ""
+		return ownJSON(first)
 	}
 	head := raw[:min(len(raw), 1024)]
 	switch {
@@ -172,4 +144,72 @@ func lastLine(b []byte) []byte {
 		b = b[i+1:]
 	}
 	return bytes.TrimRight(b, "\r")
+}
+
+// ownJSON recognises tokencheck's JSON outputs by their top-level keys, decoding as little as it
+// can: a document whose schema comes first (every facts document, however large) is decided there.
+func ownJSON(raw []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	var tool, driver string
+	var findings, decision, dryRun bool
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		switch k {
+		case "schema":
+			var schema string
+			if dec.Decode(&schema) != nil {
+				return ""
+			}
+			switch {
+			case strings.HasPrefix(schema, "tokencheck.report/"):
+				return "JSON report (" + schema + ")"
+			case strings.HasPrefix(schema, "tokencheck.review-plan/"):
+				return "review plan (" + schema + ")"
+			}
+			return "" // a facts document, an inventory, or anything else with a schema of its own
+		case "tool":
+			if dec.Decode(&tool) != nil {
+				tool = ""
+			}
+		case "runs":
+			var runs []struct {
+				Tool struct {
+					Driver struct {
+						Name string `json:"name"`
+					} `json:"driver"`
+				} `json:"tool"`
+			}
+			if dec.Decode(&runs) == nil && len(runs) > 0 {
+				driver = runs[0].Tool.Driver.Name
+			}
+		default:
+			switch k {
+			case "findings":
+				findings = true
+			case "decision":
+				decision = true
+			case "dry_run":
+				dryRun = true
+			}
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return ""
+			}
+		}
+	}
+	switch {
+	case driver == "tokencheck":
+		return "SARIF log"
+	case tool == "tokencheck" && findings:
+		return "JSON report of an earlier version"
+	case decision && dryRun:
+		return "review log"
+	}
+	return ""
 }
