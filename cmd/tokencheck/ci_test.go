@@ -173,9 +173,9 @@ func TestGitHubAnnotations(t *testing.T) {
 	r := tokencheck(t, nil, append(ciArgs, "--format", "github", "--fail-on", "critical")...)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	want := []string{
-		"::error file=fixtures/inventory/ci-tokens.json,line=16,title=dangerous-scope::[critical] org-admin-script: scope admin%3Aorg",
+		"::error file=fixtures/inventory/ci-tokens.json,line=17,title=dangerous-scope::[critical] org-admin-script: scope admin%3Aorg",
 		"::warning file=fixtures/inventory/docs/integrations.md,line=11,title=no-expiration::[high]",
-		"::notice file=fixtures/inventory/ci-tokens.json,line=16,title=classic-token::[high] org-admin-script: classic token",
+		"::notice file=fixtures/inventory/ci-tokens.json,line=17,title=classic-token::[high] org-admin-script: classic token",
 		// 11 warnings: GitHub shows 10 per step, so the least severe is said in the log, and a notice says so.
 		"::notice title=tokencheck%3A annotations left out::0 error, 1 warning and 0 notice annotation(s) not shown",
 		"tokencheck: left out warning: fixtures/ci/tokencheck.yaml:14: unused waiver: waiver of stale-token",

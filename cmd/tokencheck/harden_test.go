@@ -121,7 +121,7 @@ func TestCommittedTokenIsACriticalFindingAtItsLine(t *testing.T) {
 func TestFarFutureAndAncientTimesAreLifetimeTooLongNotExpired(t *testing.T) {
 	dir := t.TempDir()
 	decl := "permissions: {contents: read}, repositories: [a/b], resource_owner: acme, approval: approved"
-	inv := "tokens:\n" +
+	inv := "schema: tokencheck.inventory/v1\ntokens:\n" +
 		"  - {id: far, type: fine_grained, " + decl + ", created_at: 2026-01-01, expires_at: 2300-01-01}\n" +
 		"  - {id: huge, type: fine_grained, " + decl + ", created_at: 2026-01-01, expires_in_days: 99999999999}\n" +
 		"  - {id: old, type: fine_grained, " + decl + ", created_at: 1600-01-01, expires_at: 2027-01-01}\n"

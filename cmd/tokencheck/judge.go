@@ -69,6 +69,7 @@ type judge struct {
 	io       streams
 	catalog  *facts.Catalog
 	policy   *policy.Evaluator
+	config   policy.Config
 	now      time.Time
 	failOn   finding.Severity
 	problems []finding.Problem
@@ -100,6 +101,7 @@ func newJudge(ctx context.Context, opts judgeOptions, io streams) (*judge, error
 		}
 	}
 	cfg, cfgProblems := j.loadConfig()
+	j.config = cfg
 	if usage := j.problems; len(usage) > 0 {
 		return nil, j.usageError(usage)
 	}

@@ -55,6 +55,11 @@ type Result struct {
 	Summary       Summary        `json:"summary"`
 	// Rules are the rules the run judged with, built-in and user, by id.
 	Rules []Rule `json:"-"`
+	// Ignored counts the paths an ignore glob skipped (check --ignore, ignore:).
+	Ignored int `json:"-"`
+	// OwnOutputs counts tokencheck's own outputs met among the inputs (reports, baselines, SARIF),
+	// recognised and not read.
+	OwnOutputs int `json:"-"`
 }
 
 // Summary counts a run's outcome.
@@ -69,6 +74,10 @@ type Summary struct {
 	Incomplete int              `json:"incomplete"`
 	// UnusedWaivers counts waivers that matched nothing.
 	UnusedWaivers int `json:"unused_waivers"`
+	// Ignored counts the paths an ignore glob skipped: not read, not notices.
+	Ignored int `json:"ignored,omitempty"`
+	// OwnOutputs counts tokencheck's own outputs met among the inputs: recognised, not read.
+	OwnOutputs int `json:"own_outputs,omitempty"`
 }
 
 // Errors are the run's input problems.
@@ -92,7 +101,8 @@ func (r *Result) problems(kind ProblemKind) []Problem {
 
 // Summarize fills in the summary from the tokens, findings, problems and unused waivers.
 func (r *Result) Summarize() {
-	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[Severity]int{}, UnusedWaivers: len(r.UnusedWaivers)}
+	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[Severity]int{}, UnusedWaivers: len(r.UnusedWaivers),
+		Ignored: r.Ignored, OwnOutputs: r.OwnOutputs}
 	for _, p := range r.Problems {
 		switch p.Kind {
 		case Input:

@@ -31,6 +31,11 @@ type Config struct {
 	Disable  []string
 	// Review is the `review:` section as written, for decide.ParseConfig (review and serve); nil when absent.
 	Review *yaml.Node
+	// Ignore are path globs check does not read (`ignore:`, like --ignore).
+	Ignore []string
+	// Inventories are path globs check reads as inventories without their schema marker
+	// (`inventories:`).
+	Inventories []string
 }
 
 // Waiver accepts one rule's findings for the tokens whose id matches Token (a glob), until Expires.
@@ -116,6 +121,14 @@ func LoadConfig(file string) (Config, error) {
 			errs = append(errs, werrs...)
 		case "review":
 			cfg.Review = val
+		case "ignore":
+			globs, err := decodeGlobs(file, key.Value, val)
+			cfg.Ignore = globs
+			errs = append(errs, err...)
+		case "inventories":
+			globs, err := decodeGlobs(file, key.Value, val)
+			cfg.Inventories = globs
+			errs = append(errs, err...)
 		case "disable":
 			if err := val.Decode(&cfg.Disable); err != nil {
 				errs = append(errs, fmt.Errorf("%s:%d: disable: want a list of rule ids", file, val.Line))
@@ -262,7 +275,7 @@ func checkKeys(node *yaml.Node, allowed ...string) error {
 }
 
 func knownKeys(settings map[string]any) string {
-	keys := []string{"disable", "review", "waivers"}
+	keys := []string{"disable", "ignore", "inventories", "review", "waivers"}
 	for k := range settings {
 		keys = append(keys, k)
 	}
@@ -387,4 +400,26 @@ func checkWaivers(cfg Config, rules map[string]Rule, now time.Time) ([]finding.P
 		kept = append(kept, w)
 	}
 	return problems, kept
+}
+
+// decodeGlobs reads a list of path globs (ignore:, inventories:), each error at its line. A glob
+// matches as check's --ignore does: * and ? within one path segment, ** across them.
+func decodeGlobs(file, key string, node *yaml.Node) ([]string, []error) {
+	if node.Kind != yaml.SequenceNode {
+		return nil, []error{fmt.Errorf("%s:%d: %s: want a list of path globs", file, node.Line, key)}
+	}
+	var out []string
+	var errs []error
+	for _, item := range node.Content {
+		if item.Kind != yaml.ScalarNode || strings.TrimSpace(item.Value) == "" {
+			errs = append(errs, fmt.Errorf("%s:%d: %s: want a path glob (a string)", file, item.Line, key))
+			continue
+		}
+		if _, err := glob.Compile(strings.TrimPrefix(item.Value, "./"), '/'); err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %s: %q is not a valid glob: %v", file, item.Line, key, item.Value, err))
+			continue
+		}
+		out = append(out, item.Value)
+	}
+	return out, errs
 }

@@ -127,3 +127,22 @@ func TestWaiverGlobMatchesIDsContainingSlash(t *testing.T) {
 		}
 	}
 }
+
+func TestConfigIgnoreAndInventories(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, "ignore: [old/**, '*.lock.json']\ninventories:\n  - tokens/*.yaml\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cfg.Ignore, " ") != "old/** *.lock.json" || strings.Join(cfg.Inventories, " ") != "tokens/*.yaml" {
+		t.Errorf("ignore %v inventories %v", cfg.Ignore, cfg.Inventories)
+	}
+	for body, want := range map[string]string{
+		"ignore: old\n":                    ":1: ignore: want a list of path globs",
+		"inventories:\n  - a\n  - '[b-'\n": `:3: inventories: "[b-" is not a valid glob`,
+		"ignore:\n  - {a: 1}\n":            ":2: ignore: want a path glob",
+	} {
+		if _, err := LoadConfig(writeConfig(t, body)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", body, err, want)
+		}
+	}
+}

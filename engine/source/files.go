@@ -30,6 +30,21 @@ type Result struct {
 	// FIFO, device, too large, unparseable YAML with no sign of an inventory): shown, never failing.
 	Notices []finding.Problem
 	Files   int
+	// Ignored counts the paths skipped by an ignore glob (--ignore, ignore:): not read, not notices.
+	Ignored int
+	// Outputs counts tokencheck's own outputs met (reports, baselines, SARIF, review plans and
+	// logs): recognised by their marks and never read as inputs.
+	Outputs int
+}
+
+// Selection says which of the paths a walk meets are read, and how.
+type Selection struct {
+	// Ignore skips the paths it matches, named or walked, files or whole directories.
+	Ignore Globs
+	// Inventories marks the files it matches as inventories, with or without the schema marker.
+	Inventories Globs
+	// Stdin is read, as an inventory named "stdin", for the path "-" (nil: "-" is a file name).
+	Stdin io.Reader
 }
 
 // MaxFileBytes caps how much of one input file is read (64 MiB). A larger file named on the command
@@ -69,6 +84,11 @@ const DefaultBatch = 2048
 // memory. Result.Tokens stays empty; an error from sink stops the walk. A file reached twice
 // (check . d, inv.yaml ./inv.yaml) is read once.
 func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Time, batch int, sink func([]facts.Token) error) Result {
+	return StreamSelected(ctx, paths, Selection{}, cat, now, batch, sink)
+}
+
+// StreamSelected is Stream with a Selection: ignored paths, inventory globs, standard input.
+func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *facts.Catalog, now time.Time, batch int, sink func([]facts.Token) error) Result {
 	if batch <= 0 {
 		batch = DefaultBatch
 	}
@@ -76,8 +96,28 @@ func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Ti
 	b := &batcher{size: batch, sink: sink, first: map[string]readAt{}}
 	read := map[string]bool{}
 	for _, p := range paths {
+		if p == "-" && sel.Stdin != nil {
+			if read[p] {
+				continue
+			}
+			read[p] = true
+			res.Files++
+			errs, output := streamStdin(sel.Stdin, cat, now, b.add)
+			res.Errors = append(res.Errors, errs...)
+			if output != "" {
+				res.Outputs++
+			}
+			continue
+		}
 		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			named := path == p
+			if sel.Ignore.MatchUnder(path, p) {
+				res.Ignored++
+				if d != nil && d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
 			if err != nil {
 				res.Errors = append(res.Errors, &InputError{File: facts.Redact(path), Msg: facts.Redact(unwrapPathError(err))})
 				return nil
@@ -100,12 +140,19 @@ func Stream(ctx context.Context, paths []string, cat *facts.Catalog, now time.Ti
 			} else {
 				read[key] = true
 			}
-			res.Files++
-			errs, notice := streamFile(path, named, cat, now, b.add)
+			errs, notice, output := streamFile(path, named, named || sel.Inventories.MatchUnder(path, p), cat, now, b.add)
 			res.Errors = append(res.Errors, errs...)
-			if notice != "" {
+			switch {
+			case output != "":
+				res.Outputs++
+				return nil
+			case notice == noSchemaNotice:
+				res.Notices = append(res.Notices, finding.Problem{Kind: finding.Notice, File: facts.Redact(filepath.ToSlash(path)),
+					Message: notice + " (add it, or match the file with inventories: in .tokencheck.yaml)"})
+			case notice != "":
 				res.skip(path, named, "%s", notice)
 			}
+			res.Files++
 			return b.err
 		})
 		if err != nil {
@@ -172,6 +219,7 @@ type readAt struct {
 	file  string
 	line  int
 	entry int // 1-based position in a facts document's tokens list; 0 elsewhere
+	link  bool
 }
 
 func (r readAt) String() string {
@@ -197,6 +245,9 @@ type batcher struct {
 
 func (b *batcher) add(t facts.Token, at readAt) {
 	if prev, dup := b.first[t.ID]; dup {
+		if prev.link && at.link {
+			return // the same template link again: one token, at its first place
+		}
 		where := ""
 		if at.entry > 0 {
 			where = fmt.Sprintf("token #%d: ", at.entry)
@@ -220,34 +271,62 @@ func (b *batcher) flush() {
 }
 
 // streamFile collects one file's tokens into emit; facts documents are decoded token by token. The
-// notice, when not empty, says why the file was not read (or read only in part).
-func streamFile(path string, named bool, cat *facts.Catalog, now time.Time, emit func(facts.Token, readAt)) ([]error, string) {
+// notice, when not empty, says why the file was not read (or read only in part); output, when not
+// empty, names the kind of tokencheck output the file is (not read). marked reads a YAML/JSON file
+// as an inventory without the schema marker.
+func streamFile(path string, named, marked bool, cat *facts.Catalog, now time.Time, emit func(facts.Token, readAt)) (errs []error, notice, output string) {
 	raw, errs, notice := readInput(path, named)
 	if raw == nil {
-		return errs, notice
+		return errs, notice, ""
 	}
-	name := facts.Redact(filepath.ToSlash(path))
-	for _, t := range facts.CommittedTokens(name, raw) {
+	errs, notice, output = streamRaw(filepath.ToSlash(path), raw, named, marked, structured(path), cat, now, emit)
+	return errs, notice, output
+}
+
+// streamStdin reads standard input ("-") as a file named on the command line, named "stdin",
+// size-capped like a file.
+func streamStdin(in io.Reader, cat *facts.Catalog, now time.Time, emit func(facts.Token, readAt)) ([]error, string) {
+	raw, err := io.ReadAll(io.LimitReader(in, MaxFileBytes+1))
+	if err != nil {
+		return []error{inputErr(StdinName, 0, "%s", unwrapPathError(err))}, ""
+	}
+	if len(raw) > MaxFileBytes {
+		return []error{inputErr(StdinName, 0, "is over the %d-byte limit for one input file", MaxFileBytes)}, ""
+	}
+	errs, notice, output := streamRaw(StdinName, raw, true, true, true, cat, now, emit)
+	if notice != "" {
+		errs = append(errs, inputErr(StdinName, 0, "%s", notice))
+	}
+	return errs, output
+}
+
+// streamRaw judges one input's content (see streamFile); structuredInput reads it as YAML/JSON.
+func streamRaw(name string, raw []byte, named, marked, structuredInput bool, cat *facts.Catalog, now time.Time, emit func(facts.Token, readAt)) ([]error, string, string) {
+	if kind := OwnOutput(raw); kind != "" {
+		return nil, "", kind // tokencheck's own output is never an input
+	}
+	redacted := facts.Redact(name)
+	for _, t := range facts.CommittedTokens(redacted, raw) {
 		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
 	}
-	if notice = skipReason(raw); notice != "" {
-		return nil, notice
+	if notice := skipReason(raw); notice != "" {
+		return nil, notice, ""
 	}
 	raw = bytes.TrimPrefix(raw, utf8BOM)
 	if isFactsDocument(raw) && schemaFirst(raw) {
-		_, errs := scrub(nil, streamFactsDocument(filepath.ToSlash(path), raw, func(t facts.Token, at readAt) {
+		_, errs := scrub(nil, streamFactsDocument(name, raw, func(t facts.Token, at readAt) {
 			scrubToken(&t)
 			at.file = facts.Redact(at.file)
 			emit(t, at)
 		}))
-		return errs, ""
+		return errs, "", ""
 	}
-	tokens, errs, notice := fileTokens(path, raw, named, cat, now)
+	tokens, errs, notice := fileTokens(name, raw, named, marked, structuredInput, cat, now)
 	tokens, errs = scrub(tokens, errs)
 	for _, t := range tokens {
-		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
+		emit(t, readAt{file: t.Source.File, line: t.Source.Line, link: t.Source.Kind == facts.SourceTemplateLink})
 	}
-	return errs, notice
+	return errs, notice, ""
 }
 
 // readInput reads a regular file, at most MaxFileBytes of it; it opens without following a
@@ -339,27 +418,32 @@ func File(path string, cat *facts.Catalog, now time.Time) ([]facts.Token, []erro
 	if notice = skipReason(raw); notice != "" {
 		return committed, []error{&InputError{File: facts.Redact(filepath.ToSlash(path)), Msg: notice}}
 	}
-	tokens, errs, _ := fileTokens(path, bytes.TrimPrefix(raw, utf8BOM), true, cat, now)
+	if kind := OwnOutput(raw); kind != "" {
+		return nil, nil // tokencheck's own output is never an input
+	}
+	tokens, errs, _ := fileTokens(filepath.ToSlash(path), bytes.TrimPrefix(raw, utf8BOM), true, true, structured(path), cat, now)
 	tokens, errs = scrub(tokens, errs)
 	return append(committed, tokens...), errs
 }
 
 // fileTokens reads one text file: a facts document (by its schema value), an inventory (a
-// .json/.yaml/.yml file with a top-level tokens key, in any of its YAML documents), or any other text
-// for template links. A structured file that does not parse is an error when it was named or shows
-// a sign of being an inventory or facts document, and a notice otherwise.
-func fileTokens(path string, raw []byte, named bool, cat *facts.Catalog, now time.Time) ([]facts.Token, []error, string) {
-	name := filepath.ToSlash(path)
+// .json/.yaml/.yml file with a top-level schema: tokencheck.inventory/v1, or a tokens key when
+// marked, in any of its YAML documents), or any other text for template links. A structured file
+// that does not parse is an error when it was named or shows a sign of being an inventory or facts
+// document, and a notice otherwise. A walked file with a tokens key and no schema is not read: its
+// notice is noSchemaNotice.
+func fileTokens(name string, raw []byte, named, marked, structuredInput bool, cat *facts.Catalog, now time.Time) ([]facts.Token, []error, string) {
+	path := name
 	if isFactsDocument(raw) {
 		tokens, errs := FactsDocument(name, raw)
 		return tokens, errs, ""
 	}
-	if !structured(path) {
+	if !structuredInput {
 		tokens, errs := TemplateLinks(name, raw, cat, now)
 		return tokens, errs, ""
 	}
 	signed := named || inventorySign.Match(raw) || bytes.Contains(raw, factsSign)
-	if strings.ToLower(filepath.Ext(path)) == ".json" {
+	if strings.ToLower(filepath.Ext(path)) == ".json" || (path == StdinName && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{"))) {
 		// YAML accepts what JSON does not (trailing commas, comments): a .json file is held to JSON.
 		var v any
 		if err := json.Unmarshal(raw, &v); err != nil {
@@ -385,24 +469,32 @@ func fileTokens(path string, raw []byte, named bool, cat *facts.Catalog, now tim
 	}
 	var tokens []facts.Token
 	var errs []error
-	inventory := false
+	inventory, unmarked := false, false
 	for _, doc := range docs {
 		if len(doc.Content) == 0 {
 			continue
 		}
 		root := doc.Content[0]
-		if hasKey(root, "tokens") {
+		schema := scalarAt(root, "schema")
+		if strings.HasPrefix(schema, inventorySchemaPrefix) || (marked && hasKey(root, "tokens")) {
 			inventory = true
 			ts, es := Inventory(name, root, cat, now)
 			tokens, errs = append(tokens, ts...), append(errs, es...)
 			continue
 		}
-		if k := nearMiss(root); k != nil {
+		if hasKey(root, "tokens") && !hasKey(root, "schema") {
+			unmarked = true
+			continue
+		}
+		if k := nearMiss(root); k != nil && !hasKey(root, "tokens") { // a foreign schema's own tokens key
 			errs = append(errs, inputErr(name, k.Line, "top-level key %q looks like tokens but is not; an inventory's list is under tokens", k.Value))
 		}
 	}
 	if inventory {
 		return tokens, errs, ""
+	}
+	if unmarked {
+		return nil, errs, noSchemaNotice
 	}
 	if len(errs) == 0 && named && len(docs) == 0 {
 		errs = append(errs, inputErr(name, 0, "empty file: no inventory or facts document"))
@@ -464,7 +556,7 @@ func TemplateLinks(file string, raw []byte, cat *facts.Catalog, now time.Time) (
 	}
 	tokens := make([]facts.Token, 0, len(links)) // sized once: a token is large, regrowing copies them all
 	var errs []error
-	perLine := map[int]int{}
+	seen := map[string]bool{}
 	for _, found := range links {
 		link, problems := ParseTemplateLink(found.URL, cat)
 		for _, p := range problems {
@@ -473,12 +565,13 @@ func TemplateLinks(file string, raw []byte, cat *facts.Catalog, now time.Time) (
 		if link.Permissions == nil {
 			continue
 		}
-		perLine[found.Line]++
-		t := link.Token(cat, now)
-		t.ID = fmt.Sprintf("%s:%d", file, found.Line)
-		if n := perLine[found.Line]; n > 1 {
-			t.ID = fmt.Sprintf("%s#%d", t.ID, n)
+		id := link.ID()
+		if seen[id] {
+			continue // the same link again: one token, at its first place
 		}
+		seen[id] = true
+		t := link.Token(cat, now)
+		t.ID = id
 		t.Source = facts.Source{Kind: facts.SourceTemplateLink, File: file, Line: found.Line}
 		tokens = append(tokens, t)
 	}
@@ -621,6 +714,19 @@ func isFactsDocument(raw []byte) bool {
 		}
 	}
 	return false
+}
+
+// scalarAt is the scalar value of a mapping's key ("" when absent or not a scalar).
+func scalarAt(n *yaml.Node, key string) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i+1].Kind == yaml.ScalarNode {
+			return n.Content[i+1].Value
+		}
+	}
+	return ""
 }
 
 func hasKey(n *yaml.Node, key string) bool {

@@ -54,7 +54,7 @@ func ids(ts []facts.Token) []string {
 
 func TestDuplicateTokensKeyDoesNotDropTheFirstList(t *testing.T) {
 	for name, body := range map[string]string{
-		"inv.yaml":    "tokens:\n  - {id: admin, type: classic, scopes: [delete_repo]}\ntokens: []\n",
+		"inv.yaml":    "schema: tokencheck.inventory/v1\ntokens:\n  - {id: admin, type: classic, scopes: [delete_repo]}\ntokens: []\n",
 		"inv.json":    `{"tokens": [{"id": "admin", "type": "classic", "scopes": ["delete_repo"]}], "tokens": []}`,
 		"facts.json":  `{"schema": "tokencheck.facts/v1", "tokens": [{"id": "admin", "type": "classic"}], "tokens": []}`,
 		"facts2.json": `{"tokens": [{"id": "admin", "type": "classic"}], "schema": "tokencheck.facts/v1", "tokens": []}`,
@@ -68,7 +68,7 @@ func TestDuplicateTokensKeyDoesNotDropTheFirstList(t *testing.T) {
 }
 
 func TestMultiDocumentYAMLReadsEveryDocument(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"inv.yaml": "tokens: []\n---\ntokens:\n  - {id: hidden, type: classic, scopes: [delete_repo]}\n"})
+	dir := writeFiles(t, map[string]string{"inv.yaml": "schema: tokencheck.inventory/v1\ntokens: []\n---\nschema: tokencheck.inventory/v1\ntokens:\n  - {id: hidden, type: classic, scopes: [delete_repo]}\n"})
 	res := Files(context.Background(), []string{dir}, catalog(t), now)
 	if got := ids(res.Tokens); len(got) != 1 || got[0] != "hidden" {
 		t.Errorf("tokens = %v, want the second document's token; errors %s", got, errText(res.Errors))
@@ -188,7 +188,7 @@ func TestTimesOutsideNanosecondRangeSaturateInsteadOfOverflowing(t *testing.T) {
 }
 
 func TestOverlappingPathsReadEachFileOnce(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"d/inv.yaml": "tokens:\n  - {id: once, type: classic, scopes: [repo]}\n"})
+	dir := writeFiles(t, map[string]string{"d/inv.yaml": "schema: tokencheck.inventory/v1\ntokens:\n  - {id: once, type: classic, scopes: [repo]}\n"})
 	inv := filepath.Join(dir, "d", "inv.yaml")
 	for _, paths := range [][]string{{dir, filepath.Join(dir, "d")}, {inv, filepath.Join(dir, "d", ".", "inv.yaml")}} {
 		res := Files(context.Background(), paths, catalog(t), now)
@@ -199,7 +199,7 @@ func TestOverlappingPathsReadEachFileOnce(t *testing.T) {
 }
 
 func TestBOMInventoryIsRead(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"inv.json": "\ufeff" + `{"tokens": [{"id": "bom", "type": "classic", "scopes": ["repo"]}]}`})
+	dir := writeFiles(t, map[string]string{"inv.json": "\ufeff" + `{"schema": "tokencheck.inventory/v1", "tokens": [{"id": "bom", "type": "classic", "scopes": ["repo"]}]}`})
 	res := Files(context.Background(), []string{dir}, catalog(t), now)
 	if got := ids(res.Tokens); len(got) != 1 || len(res.Errors) != 0 {
 		t.Errorf("tokens %v errors %s", got, errText(res.Errors))
@@ -223,7 +223,7 @@ func FuzzFileTokens(f *testing.F) {
 	cat := catalog(f)
 	f.Fuzz(func(t *testing.T, src string) {
 		for _, name := range []string{"fuzz.yaml", "fuzz.json", "fuzz.md"} {
-			tokens, errs, _ := fileTokens(name, []byte(src), true, cat, now)
+			tokens, errs, _ := fileTokens(name, []byte(src), true, true, structured(name), cat, now)
 			tokens, errs = scrub(tokens, errs)
 			for _, tok := range tokens {
 				if tok.ID == "" || tok.Source.File == "" {

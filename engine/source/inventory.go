@@ -33,8 +33,14 @@ func Inventory(file string, root *yaml.Node, cat *facts.Catalog, now time.Time) 
 	var list *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
+		if k.Value == "schema" {
+			if v.Kind != yaml.ScalarNode || v.Value != InventorySchema {
+				d.fail(v, "schema %q is not an inventory schema this tokencheck reads (want %s)", v.Value, InventorySchema)
+			}
+			continue
+		}
 		if k.Value != "tokens" {
-			d.fail(k, "unknown top-level key %q (an inventory has only tokens)", k.Value)
+			d.fail(k, "unknown top-level key %q (an inventory has schema and tokens)", k.Value)
 			continue
 		}
 		if list != nil {

@@ -21,11 +21,24 @@ type Paths struct {
 	Now time.Time
 	// Batch is how many tokens are handed over at a time (0: DefaultBatch).
 	Batch int
+	// Select says which paths are read and how: ignore globs, inventory globs, standard input for "-".
+	Select Selection
+	// Counts, when set, receives how many files were read, ignored, and recognised as
+	// tokencheck's own outputs.
+	Counts *Counts
+}
+
+// Counts are what a Paths source met besides tokens and problems.
+type Counts struct {
+	Files, Ignored, Outputs int
 }
 
 // Collect implements engine.Source.
 func (s Paths) Collect(ctx context.Context, emit func([]facts.Token) error) []finding.Problem {
-	res := Stream(ctx, s.Paths, s.Catalog, s.Now, s.Batch, emit)
+	res := StreamSelected(ctx, s.Paths, s.Select, s.Catalog, s.Now, s.Batch, emit)
+	if s.Counts != nil {
+		*s.Counts = Counts{Files: res.Files, Ignored: res.Ignored, Outputs: res.Outputs}
+	}
 	return append(Problems(res.Errors), res.Notices...)
 }
 

@@ -1,6 +1,8 @@
 package source
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"net/url"
@@ -119,4 +121,32 @@ func (l Link) Token(cat *facts.Catalog, now time.Time) facts.Token {
 	// The page asks the creator to pick repositories; the link cannot say which.
 	t.MarkUnknown(facts.FactRepositorySelection)
 	return t
+}
+
+// TemplateLinkIDPrefix starts the token id of a template link.
+const TemplateLinkIDPrefix = "template-link:"
+
+// ID is the link's token identity, from its content only: template-link: and the first 12 hex
+// digits of the SHA-256 of its normalised parameters (sorted, host and resource owner in lower
+// case, expires_in as GitHub reads it, so an absent expires_in and expires_in=30 are one token).
+// Moving the link to another line keeps its id; changing what it asks for makes a new one.
+func (l Link) ID() string {
+	q := url.Values{}
+	q.Set("host", strings.ToLower(l.Host))
+	q.Set("name", l.Name)
+	q.Set("description", l.Description)
+	q.Set("target_name", strings.ToLower(l.TargetName))
+	switch {
+	case l.NeverExpires:
+		q.Set("expires_in", "none")
+	case l.ExpiresInDays > 0:
+		q.Set("expires_in", strconv.Itoa(l.ExpiresInDays))
+	default:
+		q.Set("expires_in", "invalid")
+	}
+	for name, level := range l.Permissions {
+		q.Set("permission."+name, level)
+	}
+	sum := sha256.Sum256([]byte(q.Encode())) // Encode sorts by key
+	return TemplateLinkIDPrefix + hex.EncodeToString(sum[:])[:12]
 }
