@@ -24,6 +24,7 @@ type jsonReport struct {
 	Findings      []finding.Finding      `json:"findings"`
 	Errors        []jsonError            `json:"errors"`
 	Incomplete    []jsonIncomplete       `json:"incomplete"`
+	Notices       []jsonError            `json:"notices,omitempty"`
 	UnusedWaivers []finding.UnusedWaiver `json:"unused_waivers,omitempty"`
 	Summary       finding.Summary        `json:"summary"`
 	Audit         *AuditSummary          `json:"audit,omitempty"`
@@ -60,6 +61,9 @@ func (JSON) Write(w io.Writer, r *Report) error {
 	}
 	for _, p := range r.Errors() {
 		out.Errors = append(out.Errors, jsonError{File: p.File, Line: p.Line, Source: p.Source, Message: p.Message})
+	}
+	for _, p := range r.Notices() {
+		out.Notices = append(out.Notices, jsonError{File: p.File, Line: p.Line, Source: p.Source, Message: p.Message})
 	}
 	for _, p := range r.Incomplete() {
 		out.Incomplete = append(out.Incomplete, jsonIncomplete{Source: p.Where(), Reason: p.Message})

@@ -71,3 +71,22 @@ func TestUnknownFormat(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// Inputs found but not read are shown in the text and JSON reports too, never silent.
+func TestNoticesInTextAndJSON(t *testing.T) {
+	r := sample()
+	r.Problems = append(r.Problems, finding.Problem{Kind: finding.Notice, File: "assets/logo.png", Message: "is a binary file (not read)"})
+	var text, js bytes.Buffer
+	if err := (Text{}).Write(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := (JSON{}).Write(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "Found but not read:\n  assets/logo.png: is a binary file (not read)") {
+		t.Errorf("text:\n%s", text.String())
+	}
+	if !strings.Contains(js.String(), `"notices": [`) || !strings.Contains(js.String(), `"file": "assets/logo.png"`) {
+		t.Errorf("json:\n%s", js.String())
+	}
+}

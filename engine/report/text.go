@@ -88,6 +88,13 @@ func (t Text) Write(w io.Writer, r *Report) error {
 		}
 		fmt.Fprintln(bw)
 	}
+	if notices := r.Notices(); len(notices) > 0 {
+		fmt.Fprintln(bw, "Found but not read:")
+		for _, p := range notices {
+			fmt.Fprintf(bw, "  %s\n", safe.Text(p.Error()))
+		}
+		fmt.Fprintln(bw)
+	}
 	if inc := r.Incomplete(); len(inc) > 0 {
 		fmt.Fprintln(bw, t.paint("\x1b[1;33m", "Incomplete (facts could not be read whole; not compliant):"))
 		for _, p := range inc {
