@@ -15,6 +15,8 @@ type checkOptions struct {
 	Paths   []string
 	Timeout time.Duration
 	Ignore  []string
+	// AsWalked judges named files as a directory walk would (--as-walked).
+	AsWalked bool
 }
 
 func newCheckCmd(io streams) *cobra.Command {
@@ -34,6 +36,7 @@ is one without it, and - reads one from stdin. Exit 0 passes, 1 fails the gate, 
 		},
 	}
 	opts.judge.addFlags(cmd)
+	cmd.Flags().BoolVar(&opts.AsWalked, "as-walked", false, "judge the files named as if found by walking a directory: an inventory must declare its schema, and an unreadable file is a notice (for pre-commit, which names every staged file)")
 	cmd.Flags().StringSliceVar(&opts.Ignore, "ignore", nil, "skip paths matching `GLOB` (repeatable, or a comma list): matched against the path as given and its base name; * stays within a directory, ** crosses them")
 	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 10*time.Minute, "bound on judging, e.g. 30s or 5m: a rule that takes longer ends the run with exit 2, naming it")
 	return cmd
@@ -55,7 +58,7 @@ func checkRun(cmd *cobra.Command, opts *checkOptions, io streams) error {
 	if err := j.refuseStdinTwice(opts.Paths); err != nil {
 		return err
 	}
-	sel := source.Selection{Ignore: ignore, Stdin: io.In}
+	sel := source.Selection{Ignore: ignore, Stdin: io.In, AsWalked: opts.AsWalked}
 	// The configuration's globs were checked when it was read: a bad one is reported there.
 	if g, err := source.CompileGlobs(j.config.Ignore); err == nil {
 		sel.Ignore = source.JoinGlobs(sel.Ignore, g)

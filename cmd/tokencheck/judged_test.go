@@ -338,3 +338,21 @@ func TestTemplateLinkIdentityIgnoresItsLine(t *testing.T) {
 		}
 	}
 }
+
+// pre-commit names every staged file: with --as-walked a design-tokens JSON with a tokens key is a
+// notice, as when walked, and a marked inventory is still judged.
+func TestAsWalkedJudgesNamedFilesLikeAWalk(t *testing.T) {
+	dir := t.TempDir()
+	design := filepath.Join(dir, "design-tokens.json")
+	os.WriteFile(design, []byte(`{"tokens": {"color": {"primary": "#0366d6"}}}`), 0o644)
+	inv := filepath.Join(dir, "tokens.yaml")
+	os.WriteFile(inv, []byte("schema: tokencheck.inventory/v1\ntokens:\n  - {id: admin, type: classic, scopes: [delete_repo]}\n"), 0o644)
+	r := tokencheck(t, nil, "check", "--now", fixedNow, design, inv)
+	if r.code != exitError {
+		t.Errorf("named without --as-walked: exit %d, want 2 (a named file is an inventory)\n%s", r.code, r.stdout)
+	}
+	r = tokencheck(t, nil, "check", "--as-walked", "--now", fixedNow, design, inv)
+	if r.code != exitViolations || !strings.Contains(r.stderr, "design-tokens.json") || !strings.Contains(r.stdout, "dangerous scope delete_repo") {
+		t.Errorf("--as-walked: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}

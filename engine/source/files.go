@@ -45,6 +45,10 @@ type Selection struct {
 	Inventories Globs
 	// Stdin is read, as an inventory named "stdin", for the path "-" (nil: "-" is a file name).
 	Stdin io.Reader
+	// AsWalked judges files named on the command line as if a walk had met them: an unmarked
+	// look-alike inventory or an unreadable file is a notice, not an error (pre-commit names every
+	// staged file).
+	AsWalked bool
 }
 
 // MaxFileBytes caps how much of one input file is read (64 MiB). A larger file named on the command
@@ -110,7 +114,7 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 			continue
 		}
 		err := filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			named := path == p
+			named := path == p && !sel.AsWalked
 			if sel.Ignore.MatchUnder(path, p) {
 				res.Ignored++
 				if d != nil && d.IsDir() {
