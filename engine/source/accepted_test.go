@@ -71,8 +71,8 @@ func TestAcceptedPermissionsFromLiveAndDump(t *testing.T) {
 	if !reflect.DeepEqual(tok.AcceptedPermissions, want) {
 		t.Errorf("accepted_permissions = %v", tok.AcceptedPermissions)
 	}
-	var inc *source.IncompleteError
-	if !errors.As(err, &inc) || !strings.Contains(err.Error(), "the endpoint accepts a token with contents: read and pull_requests: read, or contents: read and issues: read") {
+	var inc finding.Problem
+	if !errors.As(err, &inc) || inc.Kind != finding.Incomplete || !strings.Contains(err.Error(), "the endpoint accepts a token with contents: read and pull_requests: read, or contents: read and issues: read") {
 		t.Errorf("err = %v", err)
 	}
 	fake := ghapitest.New(t)

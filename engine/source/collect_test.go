@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/policy"
 )
 
@@ -154,8 +155,8 @@ func TestInventoryErrorsNameLineAndKey(t *testing.T) {
 		t.Fatalf("errors = %v", errs)
 	}
 	for i, w := range want {
-		var ie *InputError
-		if !errors.As(errs[i], &ie) || !strings.HasPrefix(errs[i].Error(), w) {
+		var ie finding.Problem
+		if !errors.As(errs[i], &ie) || ie.Kind != finding.Input || !strings.HasPrefix(errs[i].Error(), w) {
 			t.Errorf("error %d = %v, want prefix %q", i, errs[i], w)
 		}
 	}

@@ -123,7 +123,7 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 				return nil
 			}
 			if err != nil {
-				res.Errors = append(res.Errors, &InputError{File: facts.Redact(path), Msg: facts.Redact(unwrapPathError(err))})
+				res.Errors = append(res.Errors, finding.Problem{Kind: finding.Input, File: facts.Redact(path), Message: facts.Redact(unwrapPathError(err))})
 				return nil
 			}
 			if ctxErr := ctx.Err(); ctxErr != nil {
@@ -170,8 +170,8 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 	}
 	res.Errors = append(res.Errors, b.dups...)
 	sort.SliceStable(res.Errors, func(i, j int) bool {
-		a, aok := res.Errors[i].(*InputError)
-		b, bok := res.Errors[j].(*InputError)
+		a, aok := res.Errors[i].(finding.Problem)
+		b, bok := res.Errors[j].(finding.Problem)
 		if !aok || !bok {
 			return aok && !bok
 		}
@@ -189,7 +189,7 @@ func (res *Result) skip(path string, named bool, format string, args ...any) {
 	name := facts.Redact(filepath.ToSlash(path))
 	msg := facts.Redact(fmt.Sprintf(format, args...))
 	if named {
-		res.Errors = append(res.Errors, &InputError{File: name, Msg: msg})
+		res.Errors = append(res.Errors, finding.Problem{Kind: finding.Input, File: name, Message: msg})
 		return
 	}
 	res.Notices = append(res.Notices, finding.Problem{Kind: finding.Notice, File: name, Message: msg + " (not read)"})
@@ -337,7 +337,7 @@ func streamRaw(name string, raw []byte, named, marked, structuredInput bool, cat
 // swapped-in FIFO or device (the opened file must still be regular).
 func readInput(path string, named bool) ([]byte, []error, string) {
 	fail := func(msg string) ([]byte, []error, string) {
-		return nil, []error{&InputError{File: facts.Redact(filepath.ToSlash(path)), Msg: facts.Redact(msg)}}, ""
+		return nil, []error{finding.Problem{Kind: finding.Input, File: facts.Redact(filepath.ToSlash(path)), Message: facts.Redact(msg)}}, ""
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -420,7 +420,7 @@ func File(path string, cat *facts.Catalog, now time.Time) ([]facts.Token, []erro
 	}
 	committed := facts.CommittedTokens(facts.Redact(filepath.ToSlash(path)), raw)
 	if notice = skipReason(raw); notice != "" {
-		return committed, []error{&InputError{File: facts.Redact(filepath.ToSlash(path)), Msg: notice}}
+		return committed, []error{finding.Problem{Kind: finding.Input, File: facts.Redact(filepath.ToSlash(path)), Message: notice}}
 	}
 	if kind := OwnOutput(raw); kind != "" {
 		return nil, nil // tokencheck's own output is never an input
@@ -829,9 +829,10 @@ func scrub(tokens []facts.Token, errs []error) ([]facts.Token, []error) {
 		scrubToken(&tokens[i])
 	}
 	for i, err := range errs {
-		var ie *InputError
-		if errors.As(err, &ie) {
-			ie.File, ie.Msg = facts.Redact(ie.File), facts.Redact(ie.Msg)
+		var p finding.Problem
+		if errors.As(err, &p) {
+			p.File, p.Source, p.Message = facts.Redact(p.File), facts.Redact(p.Source), facts.Redact(p.Message)
+			errs[i] = p
 			continue
 		}
 		if msg := err.Error(); facts.Redact(msg) != msg {

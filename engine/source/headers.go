@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
 )
 
@@ -20,8 +21,8 @@ type HeaderDump struct {
 }
 
 // Headers judges a token from a saved response (curl -D -, -i, -I or -v output) without the token
-// and without the network. The error is an *InputError (unreadable dump, 401) or an
-// *IncompleteError (a refusal whose headers cannot tell everything); the token carries what the
+// and without the network. The error is an input finding.Problem (unreadable dump, 401) or an
+// incomplete one (a refusal whose headers cannot tell everything); the token carries what the
 // headers revealed either way.
 func Headers(hd HeaderDump) (facts.Token, error) {
 	tok := facts.Token{ID: "headers:" + hd.File, Type: facts.TypeUnknown, Source: facts.Source{Kind: facts.SourceHeaders, File: hd.File}}
@@ -33,16 +34,16 @@ func Headers(hd HeaderDump) (facts.Token, error) {
 	}
 	f, err := os.Open(hd.File)
 	if err != nil {
-		return tok, &InputError{File: hd.File, Msg: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}
+		return tok, finding.Problem{Kind: finding.Input, File: hd.File, Message: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}
 	}
 	defer f.Close()
 	d, err := ghapi.ReadDump(f)
 	if err != nil {
 		var de *ghapi.DumpError
 		if errors.As(err, &de) {
-			return tok, &InputError{File: hd.File, Line: de.Line, Msg: de.Msg}
+			return tok, finding.Problem{Kind: finding.Input, File: hd.File, Line: de.Line, Message: de.Msg}
 		}
-		return tok, &InputError{File: hd.File, Msg: err.Error()}
+		return tok, finding.Problem{Kind: finding.Input, File: hd.File, Message: err.Error()}
 	}
 	tok.Source.Line = d.Line
 	if tok.Type == facts.TypeUnknown {
@@ -70,11 +71,11 @@ func Headers(hd HeaderDump) (facts.Token, error) {
 	fail := ghapi.FromResponse(resp, msg.Message, "GitHub")
 	switch fail.Kind {
 	case ghapi.KindRejected:
-		return tok, &InputError{File: hd.File, Line: d.Line, Msg: "the saved response is 401 Bad credentials: the token was rejected (revoked, expired or mistyped)"}
+		return tok, finding.Problem{Kind: finding.Input, File: hd.File, Line: d.Line, Message: "the saved response is 401 Bad credentials: the token was rejected (revoked, expired or mistyped)"}
 	case ghapi.KindSSORequired:
-		return tok, &IncompleteError{Source: tok.ID, Reason: fail.Error()}
+		return tok, finding.IncompleteSource(tok.ID, fail.Error())
 	}
-	return tok, &IncompleteError{Source: tok.ID, Reason: fmt.Sprintf("the saved response is %d, not 200: its headers may not carry every fact (%s)", d.Status, fail.Error())}
+	return tok, finding.IncompleteSource(tok.ID, fmt.Sprintf("the saved response is %d, not 200: its headers may not carry every fact (%s)", d.Status, fail.Error()))
 }
 
 // ParseTokenType accepts a type name (classic, fine_grained, oauth, app_user, app_installation,

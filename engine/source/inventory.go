@@ -23,7 +23,7 @@ var (
 )
 
 // Inventory decodes a token inventory (YAML or JSON with a top-level tokens list) into token facts.
-// Every problem is an InputError naming file, line and key; declarations without problems are kept,
+// Every problem is an input finding.Problem naming file, line and key; declarations without problems are kept,
 // and a declaration with a bad field keeps its other fields.
 func Inventory(file string, root *yaml.Node, cat *facts.Catalog, now time.Time) ([]facts.Token, []error) {
 	d := &decoder{file: file, cat: cat, now: now}

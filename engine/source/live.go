@@ -30,7 +30,7 @@ type LiveToken struct {
 // Live asks GitHub what it reveals about one token, with one GET (GET /user; GET /rate_limit for
 // installation tokens, which cannot read /user) or two (when /user is refused, /rate_limit
 // follows). The token's format is checked first and a malformed token is never sent. The returned
-// error is an *InputError (malformed), an *IncompleteError, or a *ghapi.Failure; on failure the
+// error is a finding.Problem (input: malformed; incomplete), or a *ghapi.Failure; on failure the
 // token still carries whatever the answer's headers revealed, with the rest marked unknown.
 func Live(ctx context.Context, api *ghapi.API, lt LiveToken) (facts.Token, error) {
 	tok := newLiveToken(lt)
@@ -39,7 +39,7 @@ func Live(ctx context.Context, api *ghapi.API, lt LiveToken) (facts.Token, error
 	}
 	if tok.Type == facts.TypeRefresh {
 		markUnknown(&tok, facts.FactScopes, facts.FactExpiresAt, facts.FactOwner)
-		return tok, &IncompleteError{Source: tok.ID, Reason: "a refresh token (ghr_) cannot call the API, so nothing about it can be read; judge the user token it mints"}
+		return tok, finding.IncompleteSource(tok.ID, "a refresh token (ghr_) cannot call the API, so nothing about it can be read; judge the user token it mints")
 	}
 	client := api.Client(lt.Secret)
 	path := "user"
@@ -79,7 +79,7 @@ func Live(ctx context.Context, api *ghapi.API, lt LiveToken) (facts.Token, error
 	}
 	switch f.Kind {
 	case ghapi.KindSSORequired, ghapi.KindRateLimited, ghapi.KindSecondary, ghapi.KindCanceled:
-		return tok, &IncompleteError{Source: tok.ID, Reason: f.Error()}
+		return tok, finding.IncompleteSource(tok.ID, f.Error())
 	}
 	return tok, f
 }

@@ -139,8 +139,8 @@ func TestLiveFailures(t *testing.T) {
 	fake := ghapitest.New(t)
 	fake.Answer(ssoToken, "/user", ghapitest.Fixture(t, "sso-required.http"))
 	tok, err := live(t, fake, ssoToken)
-	var inc *source.IncompleteError
-	if !errors.As(err, &inc) || !strings.Contains(inc.Reason, "https://github.com/orgs/acme/sso?authorization_request=") {
+	var inc finding.Problem
+	if !errors.As(err, &inc) || inc.Kind != finding.Incomplete || !strings.Contains(inc.Message, "https://github.com/orgs/acme/sso?authorization_request=") {
 		t.Fatalf("SSO 403: %v", err)
 	}
 	if tok.SSO != "required" || !reflect.DeepEqual(tok.Scopes, []string{"read:org", "repo", "workflow"}) || !tok.IsUnknown(facts.FactExpiresAt) {
@@ -163,7 +163,7 @@ func TestLiveFailures(t *testing.T) {
 		t.Errorf("a malformed token was sent")
 	}
 	tok, err = live(t, fake, token("ghr_", "fffffffffffffffffffffffffffff6"))
-	if !errors.As(err, &inc) || tok.Type != facts.TypeRefresh || len(fake.Requests()) != before {
+	if !errors.As(err, &inc) || inc.Kind != finding.Incomplete || tok.Type != facts.TypeRefresh || len(fake.Requests()) != before {
 		t.Errorf("refresh token: %v, %d requests", err, len(fake.Requests())-before)
 	}
 }
@@ -191,8 +191,8 @@ func TestHeadersDump(t *testing.T) {
 	}
 
 	_, err = source.Headers(source.HeaderDump{File: filepath.Join(dir, "bad-credentials.http")})
-	var bad *source.InputError
-	if !errors.As(err, &bad) || !strings.Contains(err.Error(), "bad-credentials.http:1: the saved response is 401") {
+	var bad finding.Problem
+	if !errors.As(err, &bad) || bad.Kind != finding.Input || !strings.Contains(err.Error(), "bad-credentials.http:1: the saved response is 401") {
 		t.Errorf("401 dump: %v", err)
 	}
 	if _, err := source.ParseTokenType("bogus"); err == nil || !strings.Contains(err.Error(), "is not a token type") {

@@ -142,15 +142,8 @@ func problemOf(err error, source string) (finding.Problem, bool) {
 		return finding.Problem{}, false
 	}
 	var p finding.Problem
-	var ie *InputError
-	var inc *IncompleteError
-	switch {
-	case errors.As(err, &p):
+	if errors.As(err, &p) {
 		return p, true
-	case errors.As(err, &ie):
-		return finding.Problem{Kind: finding.Input, File: ie.File, Line: ie.Line, Message: ie.Msg}, true
-	case errors.As(err, &inc):
-		return finding.Problem{Kind: finding.Incomplete, Source: inc.Source, Message: inc.Reason}, true
 	}
 	return finding.Problem{Kind: finding.Input, Source: source, Message: err.Error()}, true
 }
