@@ -350,6 +350,13 @@ func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Ti
 	if len(failed) > 0 {
 		out = slices.DeleteFunc(out, func(f finding.Finding) bool { return failed[f.Rule] })
 	}
+	return e.settle(out, now), nil
+}
+
+// settle orders one token's findings (severity, then rule, then message) and applies the
+// waivers, adding a waiver-expired finding for each expired waiver that would have covered one.
+// The plain and the memoised paths end here, so their findings are the same.
+func (e *Evaluator) settle(out []finding.Finding, now time.Time) []finding.Finding {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if ra, rb := a.Severity.Rank(), b.Severity.Rank(); ra != rb {
@@ -363,7 +370,7 @@ func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Ti
 	if expired := e.applyWaivers(out, now); len(expired) > 0 && !e.disabled[waiverExpired.ID] {
 		out = append(out, expired...)
 	}
-	return out, nil
+	return out
 }
 
 // finding turns one {"rule", "level", "f"} result into a Finding with the rule's metadata.

@@ -494,20 +494,7 @@ func (m *memo) evaluateOne(ctx context.Context, e *Evaluator, t *facts.Token, no
 		}
 		out = append(out, f)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if ra, rb := a.Severity.Rank(), b.Severity.Rank(); ra != rb {
-			return ra > rb
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		return a.Message < b.Message
-	})
-	if expired := e.applyWaivers(out, now); len(expired) > 0 && !e.disabled[waiverExpired.ID] {
-		out = append(out, expired...)
-	}
-	return out, nil
+	return e.settle(out, now), nil
 }
 
 // errPlainPath sends a token to plain evaluation: a rule failed on it (a builtin error, a finding
