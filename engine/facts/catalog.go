@@ -113,6 +113,27 @@ func (c *Catalog) LevelAccepted(name, level string) bool {
 }
 
 // Group sorts a flat permission map into its resource groups.
+// FromGitHub places permissions as GitHub's org token APIs and webhooks report them: the
+// organization and repository groups as given, and "other" (account permissions among them) by
+// the catalogue, so only names GitHub does not define stay in Other.
+func (c *Catalog) FromGitHub(api *Permissions) *Permissions {
+	p := c.Group(api.Other)
+	for _, g := range []struct {
+		dst *map[string]string
+		src map[string]string
+	}{
+		{&p.Organization, api.Organization}, {&p.Repository, api.Repository},
+	} {
+		if len(g.src) > 0 && *g.dst == nil {
+			*g.dst = map[string]string{}
+		}
+		for k, v := range g.src {
+			(*g.dst)[k] = v
+		}
+	}
+	return p
+}
+
 func (c *Catalog) Group(flat map[string]string) *Permissions {
 	p := &Permissions{}
 	for name, level := range flat {

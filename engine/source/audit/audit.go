@@ -580,16 +580,3 @@ func stamp(t *github.Timestamp) *time.Time {
 	u := t.Time.UTC()
 	return &u
 }
-
-func merge(dst, src map[string]string) map[string]string {
-	if len(src) == 0 {
-		return dst
-	}
-	if dst == nil {
-		dst = map[string]string{}
-	}
-	for k, v := range src {
-		dst[k] = v
-	}
-	return dst
-}

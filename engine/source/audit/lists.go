@@ -330,12 +330,7 @@ func (c *orgCollector) fineGrained(g grant, kind string, id int64, approval fact
 	if g.Permissions == nil {
 		t.MarkUnknown(facts.FactPermissions)
 	} else {
-		// "other" holds permissions outside the two groups (account permissions); place each by the
-		// catalogue, so only names GitHub does not define end up as unknown permissions.
-		p := c.cat.Group(g.Permissions.Other)
-		p.Organization = merge(p.Organization, g.Permissions.Organization)
-		p.Repository = merge(p.Repository, g.Permissions.Repository)
-		t.Permissions = p
+		t.Permissions = c.cat.FromGitHub(g.Permissions)
 	}
 	if t.RepositorySelection == "" {
 		t.MarkUnknown(facts.FactRepositorySelection)

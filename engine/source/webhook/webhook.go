@@ -48,13 +48,9 @@ type request struct {
 	Owner *struct {
 		Login string `json:"login"`
 	} `json:"owner"`
-	PermissionsResult *struct {
-		Organization map[string]string `json:"organization"`
-		Repository   map[string]string `json:"repository"`
-		Other        map[string]string `json:"other"`
-	} `json:"permissions_result"`
-	RepositorySelection string `json:"repository_selection"`
-	RepositoryCount     *int   `json:"repository_count"`
+	PermissionsResult   *facts.Permissions `json:"permissions_result"` // organization, repository and other, as the org APIs give them
+	RepositorySelection string             `json:"repository_selection"`
+	RepositoryCount     *int               `json:"repository_count"`
 	Repositories        []struct {
 		FullName string `json:"full_name"`
 	} `json:"repositories"`
@@ -131,15 +127,10 @@ func ParseRequest(body []byte, cat *facts.Catalog) (Request, error) {
 	if pr := r.PermissionsResult; pr == nil {
 		t.MarkUnknown(facts.FactPermissions)
 	} else {
-		// "other" holds permissions outside the two groups (account permissions); the catalogue
-		// places each, so only names GitHub does not define stay unknown.
-		perms := &facts.Permissions{Other: pr.Other}
-		if cat != nil {
-			perms = cat.Group(pr.Other)
+		if cat == nil {
+			cat = &facts.Catalog{}
 		}
-		perms.Organization = merge(perms.Organization, pr.Organization)
-		perms.Repository = merge(perms.Repository, pr.Repository)
-		t.Permissions = perms
+		t.Permissions = cat.FromGitHub(pr)
 	}
 	out.Token = t
 	return out, nil
@@ -151,17 +142,4 @@ func utc(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
-}
-
-func merge(dst, src map[string]string) map[string]string {
-	if len(src) == 0 {
-		return dst
-	}
-	if dst == nil {
-		dst = map[string]string{}
-	}
-	for k, v := range src {
-		dst[k] = v
-	}
-	return dst
 }
