@@ -49,6 +49,11 @@ type Options struct {
 	Observe func([]facts.Token) error
 	// EvalTimeout bounds the evaluation of the whole run (0: none). Collection has its own bounds.
 	EvalTimeout time.Duration
+	// Judged, when set, receives each batch of tokens with its findings (ordered by token, baseline
+	// applied) as soon as it is judged, in collection order: the report writers stream them. The
+	// Result then counts them (Result.Streamed) instead of holding them, so memory does not grow
+	// with the token count. An error from Judged is reported once and judging goes on.
+	Judged func(batch []facts.Token, findings []finding.Finding) error
 }
 
 // Run collects tokens from every source in turn and judges each batch while the next is read. It
@@ -82,7 +87,8 @@ func Run(ctx context.Context, opts Options, sources ...Source) (*finding.Result,
 	collectCtx, stopCollecting := context.WithCancel(ctx)
 	defer stopCollecting()
 
-	j := &judging{opts: opts, res: res}
+	cfg := opts.Policy.Config()
+	j := &judging{opts: opts, res: res, config: cfg, waiverUsed: make([]bool, len(cfg.Waivers))}
 	batches := make(chan []facts.Token, 4)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -121,11 +127,7 @@ func Run(ctx context.Context, opts Options, sources ...Source) (*finding.Result,
 	}
 	res.Problems = append(res.Problems, j.problems...)
 
-	if opts.Baseline != nil {
-		opts.Baseline.Apply(res.Findings)
-	}
-	cfg := opts.Policy.Config()
-	for _, w := range cfg.UnusedWaivers(res.Findings) {
+	for _, w := range cfg.WaiversNotUsed(j.waiverUsed) {
 		uw := finding.UnusedWaiver{Rule: w.Rule, Token: w.Token, Owner: w.Owner, Expires: w.Expires.Format("2006-01-02")}
 		if cfg.File != "" {
 			uw.Location = &finding.Location{File: filepath.ToSlash(cfg.File), Line: w.Line}
@@ -136,14 +138,16 @@ func Run(ctx context.Context, opts Options, sources ...Source) (*finding.Result,
 	return res, nil
 }
 
-// judging is the state of the judging goroutine: it alone writes res.Tokens and res.Findings
-// (and its own problems, merged once it is done).
+// judging is the state of the judging goroutine: it alone writes res.Tokens, res.Findings and
+// res.Streamed (and its own problems, merged once it is done).
 type judging struct {
-	opts     Options
-	res      *finding.Result
-	problems []finding.Problem
-	seen     map[string]bool // rule errors already said
-	err      error
+	opts       Options
+	res        *finding.Result
+	config     policy.Config
+	waiverUsed []bool // by index into config.Waivers: matched a finding so far
+	problems   []finding.Problem
+	seen       map[string]bool // rule errors already said
+	err        error
 }
 
 // judge evaluates one batch and keeps what the report needs of its tokens, not the tokens.
@@ -173,6 +177,19 @@ func (j *judging) judge(ctx context.Context, batch []facts.Token) error {
 	}
 	if err != nil {
 		return err
+	}
+	if j.opts.Baseline != nil {
+		j.opts.Baseline.Apply(findings)
+	}
+	j.config.MarkUsedWaivers(j.waiverUsed, findings)
+	if j.opts.Judged != nil {
+		j.res.Count(len(batch), findings)
+		if err := j.opts.Judged(batch, findings); err != nil {
+			// Reported once: the writers said what failed; judging goes on so the verdict is whole.
+			j.problems = append(j.problems, finding.Problem{Kind: finding.Input, Message: err.Error()})
+			j.opts.Judged = func([]facts.Token, []finding.Finding) error { return nil }
+		}
+		return nil
 	}
 	j.res.Findings = append(j.res.Findings, findings...)
 	for i := range batch {

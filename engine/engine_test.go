@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -207,5 +208,75 @@ func TestObserverFailureIsReportedOnceAndJudgingGoesOn(t *testing.T) {
 	}
 	if calls != 1 || len(res.Errors()) != 1 || len(res.Tokens) != 3 {
 		t.Errorf("observer called %d times, errors %v, %d tokens", calls, res.Errors(), len(res.Tokens))
+	}
+}
+
+// manyBatches is a source of n classic tokens in batches of size, each with a scope that fails.
+type manyBatches struct{ n, size int }
+
+func (m manyBatches) Collect(ctx context.Context, emit func([]facts.Token) error) []finding.Problem {
+	var batch []facts.Token
+	for i := 0; i < m.n; i++ {
+		scope := []string{"delete_repo", "read:org", "repo", "admin:org"}[i%4]
+		batch = append(batch, facts.Token{ID: fmt.Sprintf("t%03d", i), Type: facts.TypeClassic, Scopes: []string{scope},
+			Source: facts.Source{Kind: facts.SourceInventory, File: "tokens.yaml", Line: i + 1}})
+		if len(batch) == m.size {
+			if emit(batch) != nil {
+				return nil
+			}
+			batch = nil
+		}
+	}
+	emit(batch)
+	return nil
+}
+
+func TestStreamedRunHandsOverEveryFindingAndKeepsOnlyCounts(t *testing.T) {
+	p := compiled(t)
+	src := manyBatches{n: 103, size: 10}
+	baseline := engine.Baseline{}
+	held, err := engine.Run(context.Background(), engine.Options{Policy: p, Now: now}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The baseline marks one finding of the held run as existing in the streamed one.
+	f0 := held.Findings[0]
+	baseline[f0.Rule+"\x00"+f0.Token+"\x00"+f0.Subject] = true
+
+	var tokens []string
+	var findings []finding.Finding
+	streamed, err := engine.Run(context.Background(), engine.Options{Policy: p, Now: now, Baseline: baseline,
+		Judged: func(batch []facts.Token, fs []finding.Finding) error {
+			for _, tok := range batch {
+				tokens = append(tokens, tok.ID)
+			}
+			findings = append(findings, fs...)
+			return nil
+		}}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(streamed.Tokens) != 0 || len(streamed.Findings) != 0 {
+		t.Errorf("a streamed run held %d tokens and %d findings; want none", len(streamed.Tokens), len(streamed.Findings))
+	}
+	if len(tokens) != 103 || tokens[0] != "t000" || tokens[102] != "t102" {
+		t.Errorf("handed over %d tokens (%v…); want all 103 in order", len(tokens), tokens[:min(3, len(tokens))])
+	}
+	if len(findings) != len(held.Findings) {
+		t.Fatalf("handed over %d findings; the held run has %d", len(findings), len(held.Findings))
+	}
+	for i := range findings {
+		want := held.Findings[i]
+		want.Existing = i == 0
+		if got := findings[i]; !reflect.DeepEqual(got, want) {
+			t.Fatalf("finding %d: %+v; want %+v", i, findings[i], want)
+		}
+	}
+	hs, ss := held.Summary, streamed.Summary
+	if ss.Tokens != 103 || ss.Findings != hs.Findings || ss.Failing != hs.Failing-1 || ss.Existing != 1 || ss.BySeverity["critical"] != hs.BySeverity["critical"] {
+		t.Errorf("streamed summary %+v; held %+v (plus one existing, which does not fail)", ss, hs)
+	}
+	if streamed.ExitCode() != held.ExitCode() {
+		t.Errorf("exit %d; held run exits %d", streamed.ExitCode(), held.ExitCode())
 	}
 }

@@ -147,6 +147,15 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 	if api != nil && len(orgs) > 0 && ownersOK && (creds.App != nil || !creds.Token.Empty()) {
 		sources = append(sources, src)
 	}
+	// Findings stream to the report: counted by rule and owner as they are judged.
+	summary := &report.AuditSummary{Orgs: orgs, FindingsByRule: map[string]int{}}
+	j.onJudged = func(batch []facts.Token, fs []finding.Finding) {
+		owners := make(map[string]string, len(batch))
+		for i := range batch {
+			owners[batch[i].ID] = batch[i].Owner
+		}
+		summary.Count(fs, owners)
+	}
 	res, err := j.collect(ctx, opts.api, sources...)
 	if err != nil {
 		return err
@@ -162,12 +171,9 @@ func auditRun(cmd *cobra.Command, opts *auditOptions, io streams) error {
 		fmt.Fprintf(io.Err, "tokencheck: credential authorizations that are not tokens, listed by GitHub but not judged: %s\n", n)
 	}
 	return j.conclude(res, func(r *report.Report) {
-		owners := map[string]string{}
-		for _, t := range collected.Tokens {
-			owners[t.ID] = t.Owner
-		}
-		a := &report.AuditSummary{Orgs: orgs, TokensBySource: collected.Counts, APIPages: collected.Pages}
-		a.CountFindings(r.Findings, owners, 10)
+		a := summary
+		a.TokensBySource, a.APIPages = collected.Counts, collected.Pages
+		a.RankOwners(10)
 		if opts.PreviewDays > 0 {
 			a.Preview = &report.LifetimePreview{Days: opts.PreviewDays, Blocked: []report.PreviewToken{}}
 			for _, b := range audit.PreviewMaxLifetime(collected.Tokens, opts.PreviewDays, j.now) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -78,6 +77,14 @@ type judge struct {
 	// evalTimeout bounds the evaluation (--timeout): an expensive rule ends the run with exit 2
 	// and its name, not a hang.
 	evalTimeout time.Duration
+	// hold keeps every token and finding in the run's result instead of streaming them to the
+	// outputs (review decides on them after the run; it writes no report).
+	hold bool
+	// onJudged, when set, also sees each judged batch with its findings (audit counts them).
+	onJudged func([]facts.Token, []finding.Finding)
+	// report and sinks are the run's report head and outputs, started before judging.
+	report *report.Report
+	sinks  []*sink
 }
 
 // newJudge resolves the shared flags and compiles the policies. A bad flag or configuration value
@@ -285,30 +292,65 @@ func (j *judge) fail(format string, args ...any) {
 // problem records a problem found while preparing the sources.
 func (j *judge) problem(p finding.Problem) { j.problems = append(j.problems, p) }
 
-// run judges the sources through the pipeline. observe, when set, sees every batch.
+// run judges the sources through the pipeline; observe, when set, sees every batch. The report
+// is written as the tokens are judged: every output is started first and each judged token goes
+// to all of them, so memory does not grow with the token count (conclude finishes them). With
+// j.hold the tokens and findings are kept in the result instead.
 func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sources ...engine.Source) (*finding.Result, error) {
-	return engine.Run(ctx, engine.Options{
+	opts := engine.Options{
 		Policy: j.policy, Now: j.now, FailOn: j.failOn, Baseline: j.baseline, Problems: j.problems, Observe: observe,
 		EvalTimeout: j.evalTimeout,
-	}, sources...)
+	}
+	if !j.hold {
+		j.report = j.newReport(&finding.Result{Now: j.now.UTC().Format(time.RFC3339), FailOn: j.failOn, Rules: j.policy.Rules()})
+		j.sinks = j.openSinks(j.report)
+		opts.Judged = judged(j.sinks, j.onJudged)
+	}
+	res, err := engine.Run(ctx, opts, sources...)
+	if err != nil {
+		for _, s := range j.sinks {
+			s.finish(j, j.report, false) // nothing half-written is left behind
+		}
+		j.sinks = nil
+		return nil, err
+	}
+	return res, nil
 }
 
-// conclude writes the report of a run in every requested format and returns the exit code as an
-// error (nil for 0). augment, when set, adds a command's own parts to the report. An output that
-// cannot be written is said on stderr, the others are still written, and the run exits 2.
-func (j *judge) conclude(res *finding.Result, augment func(*report.Report)) error {
+// newReport is the report of a result with this run's tool, version and settings.
+func (j *judge) newReport(res *finding.Result) *report.Report {
 	r := &report.Report{Tool: "tokencheck", Version: currentVersion().Version, Result: res, SourceRoot: repoRoot(),
 		Command: j.opts.command, Category: j.io.Getenv(report.CategoryEnv)}
 	if j.baseline != nil {
 		r.Baseline = j.opts.Baseline
 	}
+	return r
+}
+
+// conclude finishes the report of a run in every requested format and returns the exit code as an
+// error (nil for 0). augment, when set, adds a command's own parts to the report. An output that
+// cannot be written is said on stderr, the others are still written, and the run exits 2.
+func (j *judge) conclude(res *finding.Result, augment func(*report.Report)) error {
+	r := j.report
+	if r == nil {
+		r = j.newReport(res)
+	}
+	r.Result = res
 	if augment != nil {
 		augment(r)
 	}
 	code := res.ExitCode()
+	keep := !j.opts.Quiet || code != finding.ExitOK
 	failed := false
-	if !j.opts.Quiet || code != finding.ExitOK {
-		failed = j.write(r)
+	for _, s := range j.sinks {
+		if err := s.finish(j, r, keep); err != nil {
+			failed = true
+			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", err)
+		}
+	}
+	j.sinks = nil
+	if keep {
+		j.echoProblems(r)
 	}
 	if failed {
 		code = finding.ExitError
@@ -319,48 +361,22 @@ func (j *judge) conclude(res *finding.Result, augment func(*report.Report)) erro
 	return exitCodeError{code}
 }
 
-// write renders the report to every output; it reports whether any output failed.
-func (j *judge) write(r *report.Report) bool {
-	failed := false
-	say := func(err error) {
-		failed = true
-		fmt.Fprintf(j.io.Err, "tokencheck: %s\n", err)
+// echoProblems says on stderr what a person might not see in the report: inputs found but not
+// read, always; errors, when no text report goes to stdout.
+func (j *judge) echoProblems(r *report.Report) {
+	for _, p := range r.Notices() {
+		fmt.Fprintf(j.io.Err, "tokencheck: notice: %s\n", safe.Text(p.Error()))
 	}
 	toStdout := false
 	for _, o := range j.outputs {
-		flag := "--output"
-		if o != j.outputs[0] {
-			flag = "--also"
-		}
-		if err := j.writeOne(o, r); err != nil {
-			say(fmt.Errorf("%s %s: %w", flag, o.format, err))
-		}
 		toStdout = toStdout || o.file == ""
-	}
-	if j.opts.WriteBase != "" {
-		if err := j.writeOne(output{"json", j.opts.WriteBase}, r); err != nil {
-			say(fmt.Errorf("--write-baseline: %w", err))
-		}
-	}
-	if j.opts.Summary {
-		if file := j.io.Getenv("GITHUB_STEP_SUMMARY"); file != "" {
-			if err := appendTo(file, report.Markdown{}, r); err != nil {
-				say(fmt.Errorf("--summary: %w", err))
-			}
-		}
-	}
-	// Inputs found but not read are never silent: said on stderr whatever the format.
-	for _, p := range r.Notices() {
-		fmt.Fprintf(j.io.Err, "tokencheck: notice: %s\n", safe.Text(p.Error()))
 	}
 	if !toStdout || !textLike(j.outputs) {
 		// Nobody reads errors in a file or in machine output on stdout: say them on stderr too.
 		for _, p := range r.Errors() {
 			fmt.Fprintf(j.io.Err, "tokencheck: %s\n", safe.Text(p.Error())) // data in errors cannot start a line
 		}
-
 	}
-	return failed
 }
 
 // textLike reports whether a text report goes to stdout, where a person sees the errors.
@@ -373,23 +389,6 @@ func textLike(outs []output) bool {
 	return false
 }
 
-// writeOne renders one output: to stdout, or to a file written whole or not at all.
-func (j *judge) writeOne(o output, r *report.Report) error {
-	if o.file == "" {
-		colour := j.colour()
-		w, err := report.New(o.format, colour)
-		if err != nil {
-			return err
-		}
-		return w.Write(j.io.Out, r)
-	}
-	w, err := report.New(o.format, false)
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(o.file, func(f *os.File) error { return w.Write(f, r) })
-}
-
 // colour reports whether the text report on stdout is coloured (--color).
 func (j *judge) colour() bool {
 	switch j.opts.Color {
@@ -399,61 +398,6 @@ func (j *judge) colour() bool {
 		return false
 	}
 	return j.io.OutTTY && j.io.Getenv("NO_COLOR") == "" && j.io.Getenv("TERM") != "dumb"
-}
-
-// appendTo appends one rendering of the report to a file, as $GITHUB_STEP_SUMMARY wants, within
-// what is left of the step summary's 1 MiB (report.LimitSummary).
-func appendTo(file string, w report.Writer, r *report.Report) error {
-	var buf bytes.Buffer
-	if err := w.Write(&buf, r); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	used := int64(0)
-	if fi, err := f.Stat(); err == nil {
-		used = fi.Size()
-	}
-	md := report.LimitSummary(buf.Bytes(), report.StepSummaryLimit-int(used))
-	if _, err := f.Write(md); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if len(md) == 0 && buf.Len() > 0 {
-		return fmt.Errorf("%s already holds %d bytes of GitHub's 1 MiB step summary: no room for the summary", file, used)
-	}
-	return nil
-}
-
-// writeFileAtomic writes a file through a temporary file in the same directory, renamed into place
-// once written whole: a failed write (a full disk) leaves the old file, never half a new one. A
-// path that is a symbolic link is refused, so a committed link cannot redirect a report.
-func writeFileAtomic(file string, write func(*os.File) error) error {
-	if fi, err := os.Lstat(file); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		return fmt.Errorf("%s is a symbolic link; refusing to write through it", file)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
 }
 
 // factsOut streams the collected facts to a file as they are judged (--facts-out). Its close
@@ -549,6 +493,7 @@ func (j *judge) collect(ctx context.Context, api apiOptions, sources ...engine.S
 	defer cancel()
 	res, err := j.run(cctx, fo.observe(), sources...)
 	if err != nil {
+		fo.close()
 		return nil, err
 	}
 	closeFacts(fo, res)

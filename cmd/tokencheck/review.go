@@ -224,6 +224,7 @@ func reviewRun(cmd *cobra.Command, opts *reviewOptions, io streams) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.api.Timeout)
 	defer cancel()
+	j.hold = true // decisions are taken on every token's findings after the run
 	res, err := j.run(cctx, fo.observe(), sources...)
 	if err != nil {
 		return err

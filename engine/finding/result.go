@@ -60,6 +60,9 @@ type Result struct {
 	// OwnOutputs counts tokencheck's own outputs met among the inputs (reports, baselines, SARIF),
 	// recognised and not read.
 	OwnOutputs int `json:"-"`
+	// Streamed counts the tokens and findings handed to the report writers as they were judged and
+	// not kept in Tokens and Findings (see Count); Summarize adds them to the held ones.
+	Streamed Summary `json:"-"`
 }
 
 // Summary counts a run's outcome.
@@ -99,10 +102,41 @@ func (r *Result) problems(kind ProblemKind) []Problem {
 	return out
 }
 
-// Summarize fills in the summary from the tokens, findings, problems and unused waivers.
+// Count adds tokens and findings that were streamed to the report writers, not kept, to the
+// counts Summarize reports. FailOn must be set first.
+func (r *Result) Count(tokens int, fs []Finding) {
+	r.Streamed.Tokens += tokens
+	countFindings(&r.Streamed, fs, r.FailOn)
+}
+
+func countFindings(s *Summary, fs []Finding, failOn Severity) {
+	if s.BySeverity == nil {
+		s.BySeverity = map[Severity]int{}
+	}
+	s.Findings += len(fs)
+	for _, f := range fs {
+		s.BySeverity[f.Severity]++
+		if f.Waived {
+			s.Waived++
+		}
+		if f.Existing {
+			s.Existing++
+		}
+		if f.Fails(failOn) {
+			s.Failing++
+		}
+	}
+}
+
+// Summarize fills in the summary from the tokens and findings (held and streamed), problems and
+// unused waivers.
 func (r *Result) Summarize() {
-	s := Summary{Tokens: len(r.Tokens), Findings: len(r.Findings), BySeverity: map[Severity]int{}, UnusedWaivers: len(r.UnusedWaivers),
-		Ignored: r.Ignored, OwnOutputs: r.OwnOutputs}
+	st := r.Streamed
+	s := Summary{Tokens: st.Tokens + len(r.Tokens), Findings: st.Findings, BySeverity: map[Severity]int{}, UnusedWaivers: len(r.UnusedWaivers),
+		Ignored: r.Ignored, OwnOutputs: r.OwnOutputs, Waived: st.Waived, Existing: st.Existing, Failing: st.Failing}
+	for sev, n := range st.BySeverity {
+		s.BySeverity[sev] = n
+	}
 	for _, p := range r.Problems {
 		switch p.Kind {
 		case Input:
@@ -111,18 +145,7 @@ func (r *Result) Summarize() {
 			s.Incomplete++
 		}
 	}
-	for _, f := range r.Findings {
-		s.BySeverity[f.Severity]++
-		if f.Waived {
-			s.Waived++
-		}
-		if f.Existing {
-			s.Existing++
-		}
-		if f.Fails(r.FailOn) {
-			s.Failing++
-		}
-	}
+	countFindings(&s, r.Findings, r.FailOn)
 	r.Summary = s
 }
 

@@ -330,16 +330,32 @@ func kindName(def any) string {
 // UnusedWaivers are the configured waivers that match none of the findings: dead configuration to
 // clean up. A waiver that matched counts as used whether it waived or had expired.
 func (c Config) UnusedWaivers(fs []finding.Finding) []Waiver {
-	var unused []Waiver
-	for _, w := range c.Waivers {
-		used := false
+	used := make([]bool, len(c.Waivers))
+	c.MarkUsedWaivers(used, fs)
+	return c.WaiversNotUsed(used)
+}
+
+// MarkUsedWaivers sets used[i] for each waiver i (an index into c.Waivers) that matches one of
+// the findings: with WaiversNotUsed, the unused waivers of a run whose findings stream by in batches.
+func (c Config) MarkUsedWaivers(used []bool, fs []finding.Finding) {
+	for i, w := range c.Waivers {
+		if used[i] {
+			continue
+		}
 		for _, f := range fs {
 			if f.Rule != waiverExpired.ID && w.Matches(f.Rule, f.Token) {
-				used = true
+				used[i] = true
 				break
 			}
 		}
-		if !used {
+	}
+}
+
+// WaiversNotUsed lists the waivers MarkUsedWaivers did not mark, in configuration order.
+func (c Config) WaiversNotUsed(used []bool) []Waiver {
+	var unused []Waiver
+	for i, w := range c.Waivers {
+		if !used[i] {
 			unused = append(unused, w)
 		}
 	}

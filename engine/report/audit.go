@@ -19,6 +19,8 @@ type AuditSummary struct {
 	TopOwners      []OwnerCount     `json:"top_owners"`
 	APIPages       int              `json:"api_pages"`
 	Preview        *LifetimePreview `json:"max_lifetime_preview,omitempty"`
+	// byOwner tallies findings by owner as Count sees them.
+	byOwner map[string]*ownerTally
 }
 
 // OwnerCount is one token owner's share of the findings.
@@ -47,26 +49,46 @@ type PreviewToken struct {
 // token ids to their owners.
 func (a *AuditSummary) CountFindings(fs []finding.Finding, owners map[string]string, top int) {
 	a.FindingsByRule = map[string]int{}
-	byOwner := map[string]*OwnerCount{}
-	tokens := map[string]map[string]bool{}
+	a.Count(fs, owners)
+	a.RankOwners(top)
+}
+
+// Count adds findings to FindingsByRule and to their owners' counts, as they are judged; owners
+// maps the findings' token ids to their owners. RankOwners then fills TopOwners.
+func (a *AuditSummary) Count(fs []finding.Finding, owners map[string]string) {
+	if a.FindingsByRule == nil {
+		a.FindingsByRule = map[string]int{}
+	}
+	if a.byOwner == nil {
+		a.byOwner = map[string]*ownerTally{}
+	}
 	for _, f := range fs {
 		a.FindingsByRule[f.Rule]++
 		owner := owners[f.Token]
 		if owner == "" {
 			owner = "(unknown)"
 		}
-		oc := byOwner[owner]
-		if oc == nil {
-			oc = &OwnerCount{Owner: owner}
-			byOwner[owner] = oc
-			tokens[owner] = map[string]bool{}
+		t := a.byOwner[owner]
+		if t == nil {
+			t = &ownerTally{tokens: map[string]bool{}}
+			a.byOwner[owner] = t
 		}
-		oc.Findings++
-		tokens[owner][f.Token] = true
+		t.findings++
+		t.tokens[f.Token] = true
 	}
-	for owner, oc := range byOwner {
-		oc.Tokens = len(tokens[owner])
-		a.TopOwners = append(a.TopOwners, *oc)
+}
+
+// ownerTally is one owner's findings and the tokens they are on.
+type ownerTally struct {
+	findings int
+	tokens   map[string]bool
+}
+
+// RankOwners fills TopOwners with the top owners by findings (then by login) counted so far.
+func (a *AuditSummary) RankOwners(top int) {
+	a.TopOwners = nil
+	for owner, t := range a.byOwner {
+		a.TopOwners = append(a.TopOwners, OwnerCount{Owner: owner, Findings: t.findings, Tokens: len(t.tokens)})
 	}
 	sort.Slice(a.TopOwners, func(i, j int) bool {
 		x, y := a.TopOwners[i], a.TopOwners[j]

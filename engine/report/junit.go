@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/xml"
 	"fmt"
@@ -65,37 +66,117 @@ type junitSkipped struct {
 // Write implements Writer. Values pass through safe.Text and no line of the XML can start a
 // workflow command.
 func (JUnit) Write(out io.Writer, r *Report) error {
-	var w bytes.Buffer
-	byCase := map[string][]finding.Finding{}
-	for _, f := range r.Findings {
-		k := f.Token + "\x00" + f.Rule
-		byCase[k] = append(byCase[k], f)
-	}
-	rules := r.Rules
-	ruleSet := map[string]bool{}
-	for _, rule := range rules {
-		ruleSet[rule.ID] = true
+	s, _ := NewStream("junit", out, false)
+	return Render(s, r)
+}
+
+// junitStream renders each token's test cases as it is judged into a spool, remembering which
+// stretches of the spool belong to which suite: a suite's counts and the totals open the document,
+// so the cases are written at the end, suite by suite.
+type junitStream struct {
+	out    *bufio.Writer
+	r      *Report
+	rules  []finding.Rule
+	known  map[string]bool
+	cases  spool
+	piece  bytes.Buffer
+	order  []string
+	suites map[string]*junitSpooled
+}
+
+// junitSpooled is a suite's counts and the stretches of the spool holding its cases.
+type junitSpooled struct {
+	junitSuite
+	spans [][2]int64 // offset, length
+}
+
+func (j *junitStream) Begin(r *Report) error {
+	j.r, j.suites, j.known = r, map[string]*junitSpooled{}, map[string]bool{}
+	j.rules = append([]finding.Rule(nil), r.Rules...)
+	for _, rule := range j.rules {
+		j.known[rule.ID] = true
 	}
 	for _, f := range r.Findings { // rules the report does not list still get their case
-		if !ruleSet[f.Rule] {
-			ruleSet[f.Rule] = true
-			rules = append(rules, finding.Rule{ID: f.Rule})
+		if !j.known[f.Rule] {
+			j.known[f.Rule] = true
+			j.rules = append(j.rules, finding.Rule{ID: f.Rule})
 		}
 	}
-	var order []string
-	suites := map[string]*junitSuite{}
-	for _, tok := range r.Tokens {
-		name := suiteName(tok)
-		s := suites[name]
-		if s == nil {
-			s = &junitSuite{Name: safe.Text(name), Time: "0", Timestamp: r.Now}
-			suites[name] = s
-			order = append(order, name)
-		}
-		for _, rule := range rules {
-			s.Cases = append(s.Cases, junitCaseFor(r, tok, rule.ID, byCase[tok.ID+"\x00"+rule.ID], name))
+	return nil
+}
+
+func (j *junitStream) Token(tok *finding.TokenInfo, fs []finding.Finding) error {
+	if tok == nil {
+		return nil // a held report's findings of unlisted tokens have no test case, as before
+	}
+	for _, f := range fs { // a rule met only now (streamed): its case from this token on
+		if !j.known[f.Rule] {
+			j.known[f.Rule] = true
+			j.rules = append(j.rules, finding.Rule{ID: f.Rule})
 		}
 	}
+	name := suiteName(*tok)
+	s := j.suites[name]
+	if s == nil {
+		s = &junitSpooled{junitSuite: junitSuite{Name: safe.Text(name), Time: "0", Timestamp: j.r.Now}}
+		j.suites[name] = s
+		j.order = append(j.order, name)
+	}
+	byRule := map[string][]finding.Finding{}
+	for _, f := range fs {
+		byRule[f.Rule] = append(byRule[f.Rule], f)
+	}
+	j.piece.Reset()
+	enc := xml.NewEncoder(&j.piece)
+	enc.Indent("    ", "  ")
+	if len(j.rules) > 0 {
+		j.piece.WriteByte('\n') // the encoder starts each later case on a line of its own
+	}
+	for _, rule := range j.rules {
+		c := junitCaseFor(j.r, *tok, rule.ID, byRule[rule.ID], name)
+		s.count(c)
+		if err := enc.EncodeElement(c, xml.StartElement{Name: xml.Name{Local: "testcase"}}); err != nil {
+			return fmt.Errorf("write JUnit report: %w", err)
+		}
+	}
+	off := j.cases.size
+	if _, err := j.cases.Write(safe.Commands(j.piece.Bytes())); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	n := j.cases.size - off
+	if k := len(s.spans); k > 0 && s.spans[k-1][0]+s.spans[k-1][1] == off {
+		s.spans[k-1][1] += n // the same suite's next token: one stretch
+	} else {
+		s.spans = append(s.spans, [2]int64{off, n})
+	}
+	return nil
+}
+
+// count adds one test case to the suite's counts.
+func (s *junitSuite) count(c junitCase) {
+	s.Tests++
+	switch {
+	case c.Failure != nil:
+		s.Failures++
+	case c.Error != nil:
+		s.Errors++
+	case c.Skipped != nil:
+		s.Skipped++
+	}
+}
+
+// openTag renders an element's start tag with its attributes, as the encoder writes them.
+func openTag(v any, name string) ([]byte, error) {
+	var b bytes.Buffer
+	if err := xml.NewEncoder(&b).EncodeElement(v, xml.StartElement{Name: xml.Name{Local: name}}); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("</"+name+">")), nil
+}
+
+func (j *junitStream) End(r *Report) error {
+	defer j.cases.Close()
+	var problems *junitSuite
 	if errs, inc := r.Errors(), r.Incomplete(); len(errs)+len(inc) > 0 {
 		s := &junitSuite{Name: "tokencheck", Time: "0", Timestamp: r.Now}
 		for _, p := range errs {
@@ -112,37 +193,70 @@ func (JUnit) Write(out io.Writer, r *Report) error {
 			s.Cases = append(s.Cases, junitCase{Name: "incomplete: " + safe.Text(p.Where()), Classname: "tokencheck.incomplete", Time: "0",
 				Error: &junitProblem{Message: msg, Type: "incomplete", Body: msg}})
 		}
-		suites[s.Name] = s
-		order = append(order, s.Name)
+		for _, c := range s.Cases {
+			s.count(c)
+		}
+		problems = s
 	}
 	doc := junitSuites{Name: "tokencheck", Time: "0"}
-	for _, name := range order {
-		s := suites[name]
-		for _, c := range s.Cases {
-			s.Tests++
-			switch {
-			case c.Failure != nil:
-				s.Failures++
-			case c.Error != nil:
-				s.Errors++
-			case c.Skipped != nil:
-				s.Skipped++
-			}
-		}
+	var suites []junitSuite
+	for _, name := range j.order {
+		suites = append(suites, j.suites[name].junitSuite)
+	}
+	if problems != nil {
+		suites = append(suites, *problems)
+	}
+	for _, s := range suites {
 		doc.Tests += s.Tests
 		doc.Failures += s.Failures
 		doc.Errors += s.Errors
 		doc.Skipped += s.Skipped
-		doc.Suites = append(doc.Suites, *s)
 	}
-	w.WriteString(xml.Header)
-	enc := xml.NewEncoder(&w)
-	enc.Indent("", "  ")
-	if err := enc.Encode(doc); err != nil {
+	out := j.out
+	write := func(b []byte) {
+		out.Write(safe.Commands(b))
+	}
+	head, err := openTag(doc, "testsuites")
+	if err != nil {
 		return fmt.Errorf("write JUnit report: %w", err)
 	}
-	w.WriteString("\n")
-	if _, err := out.Write(safe.Commands(w.Bytes())); err != nil {
+	out.WriteString(xml.Header)
+	write(head)
+	for _, name := range j.order {
+		s := j.suites[name]
+		tag, err := openTag(s.junitSuite, "testsuite")
+		if err != nil {
+			return fmt.Errorf("write JUnit report: %w", err)
+		}
+		write(append([]byte("\n  "), tag...))
+		for _, span := range s.spans {
+			in, err := j.cases.section(span[0], span[1])
+			if err == nil {
+				_, err = io.Copy(out, in)
+			}
+			if err != nil {
+				return fmt.Errorf("write JUnit report: %w", err)
+			}
+		}
+		if len(s.spans) > 0 {
+			out.WriteString("\n  ")
+		}
+		out.WriteString("</testsuite>")
+	}
+	if problems != nil {
+		var b bytes.Buffer
+		enc := xml.NewEncoder(&b)
+		enc.Indent("  ", "  ")
+		if err := enc.EncodeElement(problems, xml.StartElement{Name: xml.Name{Local: "testsuite"}}); err != nil {
+			return fmt.Errorf("write JUnit report: %w", err)
+		}
+		write(append([]byte("\n"), b.Bytes()...))
+	}
+	if len(suites) > 0 {
+		out.WriteString("\n")
+	}
+	out.WriteString("</testsuites>\n")
+	if err := out.Flush(); err != nil {
 		return fmt.Errorf("write JUnit report: %w", err)
 	}
 	return nil

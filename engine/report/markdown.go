@@ -19,8 +19,66 @@ type Markdown struct{}
 // table or link syntax, controls visible), a fix link only when it is a plain https URL, and no
 // line can start a workflow command.
 func (Markdown) Write(w io.Writer, r *Report) error {
+	s, _ := NewStream("markdown", w, false)
+	return Render(s, r)
+}
+
+// markdownStream spools the findings table's rows, which follow the counts of the whole run.
+type markdownStream struct {
+	out   *bufio.Writer
+	rows  spool
+	row   bytes.Buffer
+	nRows int
+	r     *Report
+}
+
+func (m *markdownStream) Begin(r *Report) error {
+	m.r = r
+	return nil
+}
+
+func (m *markdownStream) Token(_ *finding.TokenInfo, fs []finding.Finding) error {
+	r := m.r
+	for _, f := range fs {
+		sev := finding.Severity(safe.Markdown(string(f.Severity)))
+		switch {
+		case f.Waived:
+			sev += " (waived)"
+		case f.Existing:
+			sev += " (existing)"
+		case f.Fails(r.FailOn):
+			sev = "**" + sev + "**"
+		}
+		token := code(f.Token)
+		if f.Location != nil && location(f.Location) != f.Token {
+			token += " " + code(location(f.Location))
+		}
+		msg := safe.Markdown(f.Message)
+		if f.Waived {
+			msg += " — waived: " + safe.Markdown(f.WaiverReason)
+		}
+		fix := ""
+		switch {
+		case f.FixURL == "":
+		case safe.LinkTarget(safe.Text(f.FixURL)):
+			fix = "[template link](" + safe.Text(f.FixURL) + ")"
+		default:
+			fix = code(f.FixURL)
+		}
+		m.row.Reset()
+		fmt.Fprintf(&m.row, "| %s | %s | %s | %s | %s |\n", sev, token, code(f.Rule), msg, fix)
+		if _, err := m.rows.Write(safe.Commands(m.row.Bytes())); err != nil {
+			return fmt.Errorf("write Markdown report: %w", err)
+		}
+		m.nRows++
+	}
+	return nil
+}
+
+func (m *markdownStream) End(r *Report) error {
+	defer m.rows.Close()
 	var out bytes.Buffer
-	bw := bufio.NewWriter(&out)
+	bw := &out
 	s := r.Summary
 	fmt.Fprintf(bw, "### tokencheck: %s\n\n", r.Verdict())
 	fmt.Fprintf(bw, "%d token(s), %d finding(s); %d at or above `%s` fail the gate.\n\n", s.Tokens, s.Findings, s.Failing, safe.Markdown(string(r.FailOn)))
@@ -28,36 +86,15 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 	fmt.Fprintln(bw, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	fmt.Fprintf(bw, "| %d | %d | %d | %d | %d | %d | %d | %d | %d |\n\n", s.BySeverity["critical"], s.BySeverity["high"],
 		s.BySeverity["medium"], s.BySeverity["low"], s.BySeverity["info"], s.Waived, s.Existing, s.Errors, s.Incomplete)
-	if len(r.Findings) > 0 {
+	if m.nRows > 0 {
 		fmt.Fprintln(bw, "| severity | token | rule | message | fix |")
 		fmt.Fprintln(bw, "| --- | --- | --- | --- | --- |")
-		for _, f := range r.Findings {
-			sev := finding.Severity(safe.Markdown(string(f.Severity)))
-			switch {
-			case f.Waived:
-				sev += " (waived)"
-			case f.Existing:
-				sev += " (existing)"
-			case f.Fails(r.FailOn):
-				sev = "**" + sev + "**"
-			}
-			token := code(f.Token)
-			if f.Location != nil && location(f.Location) != f.Token {
-				token += " " + code(location(f.Location))
-			}
-			msg := safe.Markdown(f.Message)
-			if f.Waived {
-				msg += " — waived: " + safe.Markdown(f.WaiverReason)
-			}
-			fix := ""
-			switch {
-			case f.FixURL == "":
-			case safe.LinkTarget(safe.Text(f.FixURL)):
-				fix = "[template link](" + safe.Text(f.FixURL) + ")"
-			default:
-				fix = code(f.FixURL)
-			}
-			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s |\n", sev, token, code(f.Rule), msg, fix)
+		if _, err := m.out.Write(safe.Commands(out.Bytes())); err != nil {
+			return fmt.Errorf("write Markdown report: %w", err)
+		}
+		out.Reset()
+		if _, err := m.rows.WriteTo(m.out); err != nil {
+			return fmt.Errorf("write Markdown report: %w", err)
 		}
 		fmt.Fprintln(bw)
 	}
@@ -102,10 +139,10 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 			fmt.Fprintf(bw, "A maximum-lifetime policy of %d days would block %d token(s).\n\n", a.Preview.Days, len(a.Preview.Blocked))
 		}
 	}
-	if err := bw.Flush(); err != nil {
+	if _, err := m.out.Write(safe.Commands(out.Bytes())); err != nil {
 		return fmt.Errorf("write Markdown report: %w", err)
 	}
-	if _, err := w.Write(safe.Commands(out.Bytes())); err != nil {
+	if err := m.out.Flush(); err != nil {
 		return fmt.Errorf("write Markdown report: %w", err)
 	}
 	return nil
@@ -131,7 +168,7 @@ func LimitSummary(md []byte, budget int) []byte {
 	if len(md) <= budget {
 		return md
 	}
-	reserve := len(fmt.Sprintf(truncatedNote, bytes.Count(md, []byte("\n"))+1))
+	reserve := SummaryNoteLen(bytes.Count(md, []byte("\n")) + 1)
 	if budget < reserve {
 		return nil
 	}
@@ -141,6 +178,14 @@ func LimitSummary(md []byte, budget int) []byte {
 	if !bytes.HasSuffix(md, []byte("\n")) {
 		left++
 	}
-	out := append([]byte(nil), kept...)
-	return append(out, fmt.Sprintf(truncatedNote, left)...)
+	return AppendSummaryNote(append([]byte(nil), kept...), left)
+}
+
+// SummaryNoteLen is the length of the note that ends a summary cut by LimitSummary with at most
+// lines lines left out: what to keep free of the budget.
+func SummaryNoteLen(lines int) int { return len(fmt.Sprintf(truncatedNote, lines)) }
+
+// AppendSummaryNote ends a cut summary with the note saying how many lines were left out.
+func AppendSummaryNote(kept []byte, left int) []byte {
+	return append(kept, fmt.Sprintf(truncatedNote, left)...)
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"container/heap"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -73,6 +74,39 @@ func sarifLevel(f finding.Finding) string {
 
 // Write implements Writer.
 func (s SARIF) Write(w io.Writer, r *Report) error {
+	return Render(&sarifStream{s: s, out: w}, r)
+}
+
+// sarifStream keeps, as the run goes, the SARIFMaxResults most severe results (earliest first
+// among equals) and counts the rest: code scanning takes no more, so memory stays bounded.
+type sarifStream struct {
+	s       SARIF
+	out     io.Writer
+	kept    rankedFindings
+	seq     int
+	dropped int
+	waived  int
+}
+
+func (st *sarifStream) Begin(*Report) error { return nil }
+
+func (st *sarifStream) Token(_ *finding.TokenInfo, fs []finding.Finding) error {
+	max := orNumber(st.s.MaxResults, SARIFMaxResults)
+	for _, f := range fs {
+		if f.Waived && !st.s.IncludeWaived {
+			st.waived++
+			continue
+		}
+		st.seq++
+		if st.kept.keep(rankedFinding{f, findingRank(f), st.seq}, max) {
+			st.dropped++
+		}
+	}
+	return nil
+}
+
+func (st *sarifStream) End(r *Report) error {
+	s, w, waived := st.s, st.out, st.waived
 	doc, err := sarif.New(sarif.Version210)
 	if err != nil {
 		return fmt.Errorf("write SARIF: %w", err)
@@ -87,15 +121,7 @@ func (s SARIF) Write(w io.Writer, r *Report) error {
 		index[rule.ID] = len(driver.Rules)
 		driver.AddRule(sarifRule(rule))
 	}
-	findings, waived := make([]finding.Finding, 0, len(r.Findings)), 0
-	for _, f := range r.Findings {
-		if f.Waived && !s.IncludeWaived {
-			waived++
-			continue
-		}
-		findings = append(findings, f)
-	}
-	findings, dropped := mostSevere(findings, orNumber(s.MaxResults, SARIFMaxResults))
+	findings, dropped := st.kept.ordered(st.dropped > 0), st.dropped
 	for _, f := range findings {
 		if _, ok := index[f.Rule]; !ok { // a rule the report does not describe: describe it minimally
 			index[f.Rule] = len(driver.Rules)
@@ -320,18 +346,65 @@ func SemanticVersion(v string) string {
 	return sv[1:]
 }
 
-// mostSevere keeps at most max findings, the most severe first (deny before warn at one severity),
-// in the report's order otherwise; it returns how many were left out.
-func mostSevere(fs []finding.Finding, max int) ([]finding.Finding, int) {
-	if len(fs) <= max {
-		return fs, 0
-	}
-	sorted := append([]finding.Finding(nil), fs...)
-	sort.SliceStable(sorted, func(i, j int) bool { return findingRank(sorted[i]) > findingRank(sorted[j]) })
-	return sorted[:max], len(fs) - max
+// rankedFinding is a finding with its rank and its place in the run.
+type rankedFinding struct {
+	f    finding.Finding
+	rank int
+	seq  int
 }
 
-// findingRank orders findings for the limits GitHub sets: severity, then deny above warn.
+// worse reports whether a is dropped before b: lower rank, then later in the run.
+func (a rankedFinding) worse(b rankedFinding) bool {
+	if a.rank != b.rank {
+		return a.rank < b.rank
+	}
+	return a.seq > b.seq
+}
+
+// rankedFindings is a min-heap on worse: the finding to drop first is at the root.
+type rankedFindings []rankedFinding
+
+func (h rankedFindings) Len() int           { return len(h) }
+func (h rankedFindings) Less(i, j int) bool { return h[i].worse(h[j]) }
+func (h rankedFindings) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *rankedFindings) Push(x any)        { *h = append(*h, x.(rankedFinding)) }
+func (h *rankedFindings) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// keep adds f, keeping at most max of the most severe; it reports whether one was dropped.
+func (h *rankedFindings) keep(f rankedFinding, max int) bool {
+	if h.Len() < max {
+		heap.Push(h, f)
+		return false
+	}
+	if (*h)[0].worse(f) {
+		(*h)[0] = f
+		heap.Fix(h, 0)
+	}
+	return true
+}
+
+// ordered lists the kept findings: in run order, or most severe first (earliest first among
+// equals) when some were dropped, as a stable sort of the whole run by rank would.
+func (h rankedFindings) ordered(bySeverity bool) []finding.Finding {
+	sorted := append(rankedFindings(nil), h...)
+	sort.Slice(sorted, func(i, j int) bool {
+		if bySeverity && sorted[i].rank != sorted[j].rank {
+			return sorted[i].rank > sorted[j].rank
+		}
+		return sorted[i].seq < sorted[j].seq
+	})
+	out := make([]finding.Finding, len(sorted))
+	for i := range sorted {
+		out[i] = sorted[i].f
+	}
+	return out
+}
+
 func findingRank(f finding.Finding) int {
 	rank := 2 * f.Severity.Rank()
 	if f.Level != finding.Warn {

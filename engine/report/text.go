@@ -31,55 +31,88 @@ func (t Text) paint(colour, s string) string {
 // Write implements Writer. Every value from a file, a token or an API passes through safe.Text, and
 // no line of the output can start a workflow command (safe.Commands).
 func (t Text) Write(w io.Writer, r *Report) error {
-	var out bytes.Buffer
-	bw := bufio.NewWriter(&out)
-	byToken := map[string][]finding.Finding{}
-	for _, f := range r.Findings {
-		byToken[f.Token] = append(byToken[f.Token], f)
+	s, _ := NewStream("text", w, t.Colour)
+	return Render(s, r)
+}
+
+// textStream writes a token's block as soon as it is judged; the clean tokens are counted.
+type textStream struct {
+	t      Text
+	out    *bufio.Writer
+	block  bytes.Buffer
+	clean  int
+	tokens int // listed tokens seen
+	err    error
+}
+
+func (s *textStream) Begin(*Report) error { return nil }
+
+// flush writes the block rendered so far, made safe line by line.
+func (s *textStream) flush() error {
+	if s.err == nil {
+		_, s.err = s.out.Write(safe.Commands(s.block.Bytes()))
 	}
-	clean := 0
-	for _, tok := range r.Tokens {
-		fs := byToken[tok.ID]
-		if len(fs) == 0 && len(tok.Unknown) == 0 {
-			clean++
-			continue
-		}
-		header := safe.Text(tok.ID)
-		if tok.Name != "" && tok.Name != tok.ID {
-			header += fmt.Sprintf(" (%s)", safe.Text(tok.Name))
-		}
-		if tok.LastFour != "" {
-			header += " (…" + safe.Text(tok.LastFour) + ")"
-		}
+	s.block.Reset()
+	if s.err != nil {
+		return fmt.Errorf("write text report: %w", s.err)
+	}
+	return nil
+}
+
+func (s *textStream) Token(tok *finding.TokenInfo, fs []finding.Finding) error {
+	orphan := tok == nil // findings of a token the report does not list: shown, not dropped
+	if orphan {
+		tok = &finding.TokenInfo{ID: fs[0].Token}
+	} else {
+		s.tokens++
+	}
+	if len(fs) == 0 && len(tok.Unknown) == 0 {
+		s.clean++
+		return nil
+	}
+	t, bw := s.t, &s.block
+	header := safe.Text(tok.ID)
+	if tok.Name != "" && tok.Name != tok.ID {
+		header += fmt.Sprintf(" (%s)", safe.Text(tok.Name))
+	}
+	if tok.LastFour != "" {
+		header += " (…" + safe.Text(tok.LastFour) + ")"
+	}
+	if !orphan {
 		header += " [" + safe.Text(tok.Type) + "]"
-		if tok.Location != nil && location(tok.Location) != tok.ID {
-			header = fmt.Sprintf("%s  %s", safe.Text(location(tok.Location)), header)
-		}
-		fmt.Fprintln(bw, t.paint("\x1b[1m", header))
-		for _, f := range fs {
-			sev := fmt.Sprintf("%-8s", strings.ToUpper(string(f.Severity)))
-			line := fmt.Sprintf("  %s %-26s %s", t.paint(severityColours[f.Severity], safe.Text(sev)), safe.Text(f.Rule), safe.Text(f.Message))
-			if f.Waived {
-				line += fmt.Sprintf(" (waived: %s)", safe.Text(f.WaiverReason))
-			}
-			if f.Existing {
-				line += " (existing: in the baseline)"
-			}
-			fmt.Fprintln(bw, line)
-			if f.FixURL != "" {
-				fmt.Fprintf(bw, "  %-8s %-26s fix: %s\n", "", "", safe.Text(f.FixURL))
-			}
-		}
-		if len(tok.Unknown) > 0 {
-			fmt.Fprintf(bw, "  %-8s %-26s not knowable from this source: %s\n", "", "", safe.Text(strings.Join(tok.Unknown, ", ")))
-		}
-		fmt.Fprintln(bw)
 	}
-	if len(r.Tokens) == 0 {
+	if tok.Location != nil && location(tok.Location) != tok.ID {
+		header = fmt.Sprintf("%s  %s", safe.Text(location(tok.Location)), header)
+	}
+	fmt.Fprintln(bw, t.paint("\x1b[1m", header))
+	for _, f := range fs {
+		sev := fmt.Sprintf("%-8s", strings.ToUpper(string(f.Severity)))
+		line := fmt.Sprintf("  %s %-26s %s", t.paint(severityColours[f.Severity], safe.Text(sev)), safe.Text(f.Rule), safe.Text(f.Message))
+		if f.Waived {
+			line += fmt.Sprintf(" (waived: %s)", safe.Text(f.WaiverReason))
+		}
+		if f.Existing {
+			line += " (existing: in the baseline)"
+		}
+		fmt.Fprintln(bw, line)
+		if f.FixURL != "" {
+			fmt.Fprintf(bw, "  %-8s %-26s fix: %s\n", "", "", safe.Text(f.FixURL))
+		}
+	}
+	if len(tok.Unknown) > 0 {
+		fmt.Fprintf(bw, "  %-8s %-26s not knowable from this source: %s\n", "", "", safe.Text(strings.Join(tok.Unknown, ", ")))
+	}
+	fmt.Fprintln(bw)
+	return s.flush()
+}
+
+func (s *textStream) End(r *Report) error {
+	t, bw := s.t, &s.block
+	if s.tokens == 0 {
 		fmt.Fprintf(bw, "No tokens were judged.\n\n")
 	}
-	if clean > 0 {
-		fmt.Fprintf(bw, "%d token(s) without findings\n\n", clean)
+	if s.clean > 0 {
+		fmt.Fprintf(bw, "%d token(s) without findings\n\n", s.clean)
 	}
 	if errs := r.Errors(); len(errs) > 0 {
 		fmt.Fprintln(bw, t.paint("\x1b[1;31m", "Errors:"))
@@ -116,22 +149,22 @@ func (t Text) Write(w io.Writer, r *Report) error {
 	if r.Audit != nil {
 		r.Audit.writeText(bw)
 	}
-	s := r.Summary
+	sum := r.Summary
 	verdict := r.Verdict()
 	counts := ""
-	if s.Findings > 0 {
-		counts = " (" + severityCounts(s.BySeverity) + ")"
+	if sum.Findings > 0 {
+		counts = " (" + severityCounts(sum.BySeverity) + ")"
 	}
 	existing := ""
-	if s.Existing > 0 {
-		existing = fmt.Sprintf(", %d existing", s.Existing)
+	if sum.Existing > 0 {
+		existing = fmt.Sprintf(", %d existing", sum.Existing)
 	}
 	fmt.Fprintf(bw, "%d token(s), %d finding(s)%s, %d at or above %s, %d waived%s, %d error(s), %d incomplete: %s\n",
-		s.Tokens, s.Findings, counts, s.Failing, safe.Text(string(r.FailOn)), s.Waived, existing, s.Errors, s.Incomplete, verdict)
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write text report: %w", err)
+		sum.Tokens, sum.Findings, counts, sum.Failing, safe.Text(string(r.FailOn)), sum.Waived, existing, sum.Errors, sum.Incomplete, verdict)
+	if err := s.flush(); err != nil {
+		return err
 	}
-	if _, err := w.Write(safe.Commands(out.Bytes())); err != nil {
+	if err := s.out.Flush(); err != nil {
 		return fmt.Errorf("write text report: %w", err)
 	}
 	return nil

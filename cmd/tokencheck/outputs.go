@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tokencheck/tokencheck/engine"
+	"github.com/tokencheck/tokencheck/engine/facts"
+	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/report"
+)
+
+// sink is one output of a run while it judges: a report stream writing to a temporary file beside
+// the output file (renamed into place when whole), to stdout, or, under --quiet, to a temporary
+// file copied to stdout only when the run does not pass.
+type sink struct {
+	flag   string // the flag that asked for it: --output, --also, --write-baseline, --summary
+	format string
+	file   string // "" for stdout
+	stream report.Stream
+	tmp    *os.File
+	// summary marks the Markdown appended to $GITHUB_STEP_SUMMARY (file), within its limit.
+	summary bool
+	err     error
+}
+
+// openSinks starts every output of the run before any token is judged. An output that cannot
+// be started is said at the end with the others' errors; the rest are still written.
+func (j *judge) openSinks(r *report.Report) []*sink {
+	var sinks []*sink
+	for i, o := range j.outputs {
+		flag := "--output"
+		if i > 0 {
+			flag = "--also"
+		}
+		sinks = append(sinks, &sink{flag: flag, format: o.format, file: o.file})
+	}
+	if j.opts.WriteBase != "" {
+		sinks = append(sinks, &sink{flag: "--write-baseline", format: "json", file: j.opts.WriteBase})
+	}
+	if j.opts.Summary {
+		if file := j.io.Getenv("GITHUB_STEP_SUMMARY"); file != "" {
+			sinks = append(sinks, &sink{flag: "--summary", format: "markdown", file: file, summary: true})
+		}
+	}
+	for _, s := range sinks {
+		s.err = s.open(j, r)
+	}
+	return sinks
+}
+
+// open creates the sink's destination and begins its stream.
+func (s *sink) open(j *judge, r *report.Report) error {
+	var w io.Writer
+	switch {
+	case s.summary:
+		f, err := os.CreateTemp("", "tokencheck-summary-*.md")
+		if err != nil {
+			return err
+		}
+		s.tmp, w = f, f
+	case s.file != "":
+		f, err := createAtomic(s.file)
+		if err != nil {
+			return err
+		}
+		s.tmp, w = f, f
+	case j.opts.Quiet:
+		// Whether the run passes is known only at the end: held in a file, not in memory.
+		f, err := os.CreateTemp("", "tokencheck-quiet-*")
+		if err != nil {
+			return err
+		}
+		s.tmp, w = f, f
+	default:
+		w = j.io.Out
+	}
+	stream, err := report.NewStream(s.format, w, s.file == "" && !s.summary && j.colour())
+	if err != nil {
+		return err
+	}
+	s.stream = stream
+	return stream.Begin(r)
+}
+
+// token hands one judged token to the sink; a failed sink stays failed and gets no more.
+func (s *sink) token(tok *finding.TokenInfo, fs []finding.Finding) {
+	if s.err == nil && s.stream != nil {
+		s.err = s.stream.Token(tok, fs)
+	}
+}
+
+// judged is the pipeline's Judged hook: each batch's tokens, with their findings, to every sink.
+func judged(sinks []*sink, also func([]facts.Token, []finding.Finding)) func([]facts.Token, []finding.Finding) error {
+	return func(batch []facts.Token, fs []finding.Finding) error {
+		if also != nil {
+			also(batch, fs)
+		}
+		infos := make([]finding.TokenInfo, len(batch))
+		for i := range batch {
+			infos[i] = engine.TokenInfo(&batch[i])
+		}
+		return report.EachToken(infos, fs, func(tok *finding.TokenInfo, fs []finding.Finding) error {
+			for _, s := range sinks {
+				s.token(tok, fs)
+			}
+			return nil
+		})
+	}
+}
+
+// finish ends the sink's stream with the whole report and puts the output in place: renamed,
+// appended to the step summary, copied to stdout (under --quiet, when the run does not pass), or
+// dropped (under --quiet, when it passes). It returns the sink's error, if any, naming its flag.
+func (s *sink) finish(j *judge, r *report.Report, keep bool) error {
+	if s.stream != nil {
+		if err := s.stream.End(r); s.err == nil {
+			s.err = err
+		}
+	}
+	if s.tmp != nil {
+		defer os.Remove(s.tmp.Name()) // a no-op once renamed
+		if err := s.place(j, keep); s.err == nil {
+			s.err = err
+		}
+	}
+	if s.err == nil {
+		return nil
+	}
+	switch s.flag {
+	case "--write-baseline", "--summary":
+		return fmt.Errorf("%s: %w", s.flag, s.err)
+	}
+	return fmt.Errorf("%s %s: %w", s.flag, s.format, s.err)
+}
+
+// place puts a finished temporary file where it belongs.
+func (s *sink) place(j *judge, keep bool) error {
+	tmp := s.tmp
+	if s.err != nil || !keep {
+		tmp.Close()
+		return nil
+	}
+	switch {
+	case s.summary:
+		defer tmp.Close()
+		return appendSummary(s.file, tmp)
+	case s.file != "":
+		if err := tmp.Chmod(0o644); err != nil {
+			tmp.Close()
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp.Name(), s.file)
+	default: // stdout under --quiet
+		defer tmp.Close()
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		_, err := io.Copy(j.io.Out, tmp)
+		return err
+	}
+}
+
+// createAtomic starts writing file through a temporary file in the same directory, renamed into
+// place once written whole: a failed write (a full disk) leaves the old file, never half a new
+// one. A path that is a symbolic link is refused, so a committed link cannot redirect a report.
+func createAtomic(file string) (*os.File, error) {
+	if fi, err := os.Lstat(file); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return nil, fmt.Errorf("%s is a symbolic link; refusing to write through it", file)
+	}
+	return os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
+}
+
+// writeFileAtomic writes a file whole or not at all (createAtomic).
+func writeFileAtomic(file string, write func(*os.File) error) error {
+	tmp, err := createAtomic(file)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), file)
+}
+
+// appendSummary appends a rendered Markdown summary to the step summary file, within what is left
+// of GitHub's 1 MiB (report.LimitSummary): only the part that fits is read into memory.
+func appendSummary(file string, md *os.File) error {
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	used := int64(0)
+	if fi, err := f.Stat(); err == nil {
+		used = fi.Size()
+	}
+	fit, size, err := fitSummary(md, report.StepSummaryLimit-int(used))
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(fit); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if len(fit) == 0 && size > 0 {
+		return fmt.Errorf("%s already holds %d bytes of GitHub's 1 MiB step summary: no room for the summary", file, used)
+	}
+	return nil
+}
+
+// fitSummary reads what report.LimitSummary would keep of the file md within budget, reading
+// at most budget bytes into memory; size is md's whole size.
+func fitSummary(md *os.File, budget int) ([]byte, int64, error) {
+	fi, err := md.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	size := fi.Size()
+	if size <= int64(budget) {
+		b, err := readAt(md, 0, size)
+		return b, size, err
+	}
+	// Counting the lines first says how long the note is, which says how much of the rest fits.
+	lines, last, err := countLines(md)
+	if err != nil {
+		return nil, size, err
+	}
+	reserve := report.SummaryNoteLen(lines + 1)
+	if budget < reserve || budget <= 0 {
+		return nil, size, nil
+	}
+	kept, err := readAt(md, 0, int64(budget-reserve))
+	if err != nil {
+		return nil, size, err
+	}
+	kept = kept[:bytes.LastIndexByte(kept, '\n')+1]
+	keptLines := bytes.Count(kept, []byte("\n"))
+	left := lines - keptLines
+	if last != '\n' {
+		left++
+	}
+	return report.AppendSummaryNote(kept, left), size, nil
+}
+
+func readAt(f *os.File, off, n int64) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b, nil
+}
+
+// countLines counts the newlines of f and returns its last byte.
+func countLines(f *os.File) (int, byte, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, 0, err
+	}
+	r := bufio.NewReaderSize(f, 256<<10)
+	buf := make([]byte, 256<<10)
+	n, last := 0, byte(0)
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte("\n"))
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			return n, last, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+}
