@@ -58,7 +58,8 @@ func checkRun(cmd *cobra.Command, opts *checkOptions, io streams) error {
 	if err := j.refuseStdinTwice(opts.Paths); err != nil {
 		return err
 	}
-	sel := source.Selection{Ignore: ignore, Stdin: io.In, AsWalked: opts.AsWalked}
+	j.startOutputs() // before the walk, which must know the files the outputs are written to
+	sel := source.Selection{Ignore: ignore, Stdin: io.In, AsWalked: opts.AsWalked, Writing: j.writing()}
 	// The configuration's globs were checked when it was read: a bad one is reported there.
 	if g, err := source.CompileGlobs(j.config.Ignore); err == nil {
 		sel.Ignore = source.JoinGlobs(sel.Ignore, g)

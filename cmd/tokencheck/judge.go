@@ -302,8 +302,7 @@ func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sour
 		EvalTimeout: j.evalTimeout,
 	}
 	if !j.hold {
-		j.report = j.newReport(&finding.Result{Now: j.now.UTC().Format(time.RFC3339), FailOn: j.failOn, Rules: j.policy.Rules()})
-		j.sinks = j.openSinks(j.report)
+		j.startOutputs()
 		opts.Judged = judged(j.sinks, j.onJudged)
 	}
 	res, err := engine.Run(ctx, opts, sources...)
@@ -315,6 +314,26 @@ func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sour
 		return nil, err
 	}
 	return res, nil
+}
+
+// startOutputs starts every output of the run, once, before anything is judged.
+func (j *judge) startOutputs() {
+	if j.report == nil {
+		j.report = j.newReport(&finding.Result{Now: j.now.UTC().Format(time.RFC3339), FailOn: j.failOn, Rules: j.policy.Rules()})
+		j.sinks = j.openSinks(j.report)
+	}
+}
+
+// writing lists the temporary files the run's outputs are being written to: a walk of the
+// directory they are in must not read a half-written report as an input.
+func (j *judge) writing() []string {
+	var files []string
+	for _, s := range j.sinks {
+		if s.tmp != nil {
+			files = append(files, s.tmp.Name())
+		}
+	}
+	return files
 }
 
 // newReport is the report of a result with this run's tool, version and settings.

@@ -49,6 +49,9 @@ type Selection struct {
 	// look-alike inventory or an unreadable file is a notice, not an error (pre-commit names every
 	// staged file).
 	AsWalked bool
+	// Writing are files this run is writing (its outputs' temporary files, renamed into place at
+	// the end): met while walking, they count as tokencheck's own outputs and are not read.
+	Writing []string
 }
 
 // MaxFileBytes caps how much of one input file is read (64 MiB). A larger file named on the command
@@ -99,6 +102,10 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 	var res Result
 	b := &batcher{size: batch, sink: sink, first: map[string]readAt{}}
 	read := map[string]bool{}
+	writing := map[string]bool{}
+	for _, w := range sel.Writing {
+		writing[fileKey(w)] = true
+	}
 	for _, p := range paths {
 		if p == "-" && sel.Stdin != nil {
 			if read[p] {
@@ -139,7 +146,10 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 				res.skip(path, named, "is a %s; tokencheck reads regular files only", kindOf(d.Type()))
 				return nil
 			}
-			if key := fileKey(path); read[key] {
+			if key := fileKey(path); writing[key] {
+				res.Outputs++
+				return nil
+			} else if read[key] {
 				return nil
 			} else {
 				read[key] = true
