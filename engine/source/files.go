@@ -50,7 +50,8 @@ type Selection struct {
 	// staged file).
 	AsWalked bool
 	// Writing are files this run is writing (its outputs' temporary files, renamed into place at
-	// the end): met while walking, they count as tokencheck's own outputs and are not read.
+	// the end): met while walking, they are not read, and not counted, as this run's report is
+	// not an input of this run (the next run counts the finished report among its own outputs).
 	Writing []string
 }
 
@@ -146,10 +147,7 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 				res.skip(path, named, "is a %s; tokencheck reads regular files only", kindOf(d.Type()))
 				return nil
 			}
-			if key := fileKey(path); writing[key] {
-				res.Outputs++
-				return nil
-			} else if read[key] {
+			if key := fileKey(path); writing[key] || read[key] {
 				return nil
 			} else {
 				read[key] = true
