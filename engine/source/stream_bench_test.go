@@ -28,7 +28,7 @@ func writeBenchFacts(tb testing.TB, n int) string {
 	fmt.Fprintf(w, `{"schema":%q,"tokens":[`, facts.Schema)
 	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
-		created, expires := base.AddDate(0, 0, -(i % 500)), base.AddDate(0, 0, i%400)
+		created, expires := base.AddDate(0, 0, -(i%500)), base.AddDate(0, 0, i%400)
 		t := facts.Token{ID: fmt.Sprintf("org:acme/pat:%d", 100000+i), Name: fmt.Sprintf("integration %d", i), Owner: fmt.Sprintf("user%d", i%97),
 			Source: facts.Source{Kind: facts.SourceOrgAudit}, CreatedAt: &created, ExpiresAt: &expires}
 		switch i % 3 {
