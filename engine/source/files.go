@@ -380,7 +380,8 @@ func streamFactsFile(f *os.File, size int64, bom bool, path string, named bool, 
 	finder := facts.NewCommittedFinder(redacted, func(t facts.Token) {
 		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
 	})
-	n, err := io.CopyBuffer(finder, io.NewSectionReader(f, 0, MaxFactsBytes+1), make([]byte, 256<<10))
+	chunk := int(max(4<<10, min(size+1, 256<<10))) // a small document costs a small buffer
+	n, err := io.CopyBuffer(finder, io.NewSectionReader(f, 0, MaxFactsBytes+1), make([]byte, chunk))
 	finder.Close()
 	switch {
 	case err != nil:
@@ -393,7 +394,7 @@ func streamFactsFile(f *os.File, size int64, bom bool, path string, named bool, 
 		start = int64(len(utf8BOM))
 	}
 	doc := io.NewSectionReader(f, start, MaxFactsBytes-start)
-	in := bufio.NewReaderSize(&cappedReader{r: io.NewSectionReader(f, start, MaxFactsBytes+1-start), left: MaxFactsBytes - start, msg: grew}, 64<<10)
+	in := bufio.NewReaderSize(&cappedReader{r: io.NewSectionReader(f, start, MaxFactsBytes+1-start), left: MaxFactsBytes - start, msg: grew}, min(chunk, 64<<10))
 	_, errs := scrub(nil, streamFactsDocument(name, in, doc, func(t facts.Token, at readAt) {
 		scrubToken(&t)
 		at.file = facts.Redact(at.file)
