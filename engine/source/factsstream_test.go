@@ -96,6 +96,9 @@ func TestFactsStreamedFromTheFileMatchTheBytes(t *testing.T) {
 		"truncated.json": "{\"schema\": \"tokencheck.facts/v1\", \"tokens\": [{\"id\": \"a\"",
 		"notokens.json":  "{\"schema\": \"tokencheck.facts/v1\"}",
 		"badnow.json":    "{\"schema\": \"tokencheck.facts/v1\",\n\"now\": 5, \"tokens\": []}",
+		"open.json":      "{\"schema\": \"tokencheck.facts/v1\", \"tokens\": [{\"id\": \"a\", \"type\": \"classic\"}]\n",
+		"two.json":       "{\"schema\": \"tokencheck.facts/v1\", \"tokens\": []}\n{\"schema\": \"tokencheck.facts/v1\",\n\"tokens\": [{\"id\": \"hidden\", \"type\": \"classic\"}]}\n",
+		"trailing.json":  "{\"schema\": \"tokencheck.facts/v1\", \"tokens\": []}\n\n}\n",
 	}
 	dir := t.TempDir()
 	for name, doc := range docs {
@@ -131,6 +134,11 @@ func TestFactsStreamedFromTheFileMatchTheBytes(t *testing.T) {
 		"twice.json":   {fmt.Sprintf("%s:3: facts: top-level key tokens appears twice", filepath.Join(dir, "twice.json"))},
 		"notlist.json": {fmt.Sprintf("%s:3: facts: tokens is not a list", filepath.Join(dir, "notlist.json"))},
 		"badnow.json":  {fmt.Sprintf("%s:2: facts: json: cannot unmarshal number into Go value of type string", filepath.Join(dir, "badnow.json"))},
+		// A document cut short, or followed by another, was read as if whole: the second
+		// document's tokens went unjudged and the run passed.
+		"open.json":     {fmt.Sprintf("%s: facts: unexpected EOF", filepath.Join(dir, "open.json"))},
+		"two.json":      {fmt.Sprintf("%s:2: facts: more after the document's closing brace; a facts file holds one document", filepath.Join(dir, "two.json"))},
+		"trailing.json": {fmt.Sprintf("%s:3: facts: more after the document's closing brace; a facts file holds one document", filepath.Join(dir, "trailing.json"))},
 	}
 	for name, errs := range want {
 		toks, got, _ := fromFile(t, filepath.Join(dir, name), true)
@@ -250,5 +258,14 @@ func TestDuplicateIDsAcrossFiles(t *testing.T) {
 		filepath.Join(dir, "c.json") + `: token #1: duplicate token id "z" (first declared at ` + b + `:3)`
 	if got := strings.TrimSpace(errText(res.Errors)); got != want {
 		t.Errorf("errors %q\nwant   %q", got, want)
+	}
+}
+
+// A facts document whose schema is not first, read whole, refuses a second document after it too.
+func TestFactsDocumentReadWholeHoldsOneDocument(t *testing.T) {
+	doc := "{\"tokens\": [], \"schema\": \"tokencheck.facts/v1\"}\n{\"tokens\": [{\"id\": \"hidden\", \"type\": \"classic\"}], \"schema\": \"tokencheck.facts/v1\"}\n"
+	toks, errs := FactsDocument("f.json", []byte(doc))
+	if got := errTexts(errs); len(toks) != 0 || len(got) != 1 || got[0] != "f.json:2: facts: more after the document's closing brace; a facts file holds one document" {
+		t.Errorf("tokens %v, errors %q", ids(toks), got)
 	}
 }

@@ -738,6 +738,9 @@ func FactsDocument(file string, raw []byte) ([]facts.Token, []error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, []error{jsonError(file, raw, err)}
 	}
+	if err := endOfDocument(dec); err != nil {
+		return nil, []error{inputErr(file, 1+bytes.Count(raw[:min(int(dec.InputOffset()), len(raw))], []byte("\n")), "%v", err)}
+	}
 	if doc.Schema != facts.Schema {
 		return nil, []error{inputErr(file, 1, "facts schema %q is not %q", doc.Schema, facts.Schema)}
 	}
@@ -860,10 +863,28 @@ func streamFactsDocument(file string, in io.Reader, doc io.ReaderAt, emit func(f
 			return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: unknown field %q", key))
 		}
 	}
+	if _, err := dec.Token(); err != nil { // }: a document cut short is not a whole one
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return append(errs, fail(err, -1)...)
+	}
+	if err := endOfDocument(dec); err != nil {
+		return append(errs, inputErr(file, lineAt(dec.InputOffset()), "%v", err))
+	}
 	if !schemaSeen || !tokensSeen {
 		errs = append(errs, inputErr(file, 1, "facts document without schema or tokens"))
 	}
 	return errs
+}
+
+// endOfDocument refuses anything but white space after a facts document's closing brace: a second
+// document after the first would otherwise go unread, its tokens never judged.
+func endOfDocument(dec *json.Decoder) error {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("facts: more after the document's closing brace; a facts file holds one document")
+	}
+	return nil
 }
 
 // decodeError places an error of a streamed facts document at its line: a syntax error where the
