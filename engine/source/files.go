@@ -1,8 +1,10 @@
 package source
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,8 +59,21 @@ type Selection struct {
 
 // MaxFileBytes caps how much of one input file is read (64 MiB). A larger file named on the command
 // line, or a larger .json/.yaml/.yml file, is an error; any other larger file found by walking is a
-// notice and is not read.
+// notice and is not read. A facts document whose schema comes first has a cap of its own
+// (MaxFactsBytes).
 const MaxFileBytes = 64 << 20
+
+// MaxFactsBytes caps a facts document whose schema comes first, as scan and audit write them
+// (512 MiB, about 1.6 million tokens as they write them). Such a document is decoded as a stream
+// from the open file, a token at a time, so its size no longer costs memory, only time: the cap
+// stays to bound how long a hostile or runaway document can keep a run busy (minutes, not hours),
+// and sits well above the 300,000-token documents an enterprise audit writes (about 100 MB). A
+// larger one is refused as MaxFileBytes refuses a file.
+const MaxFactsBytes = 512 << 20
+
+// factsHeadBytes is how much of a file is read first to recognise a facts document whose schema
+// comes first, which is then streamed rather than read whole.
+const factsHeadBytes = 64 << 10
 
 // skippedDirs are never descended into.
 var skippedDirs = map[string]bool{".git": true, "node_modules": true, "vendor": true}
@@ -101,7 +116,7 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 		batch = DefaultBatch
 	}
 	var res Result
-	b := &batcher{size: batch, sink: sink, first: map[string]readAt{}}
+	b := newBatcher(batch, sink)
 	read := map[string]bool{}
 	writing := map[string]bool{}
 	for _, w := range sel.Writing {
@@ -245,18 +260,45 @@ func (r readAt) String() string {
 }
 
 // batcher gathers tokens into batches for a sink, keeping the first token of each id and reporting
-// the later ones where they stand.
+// the later ones where they stand. It is the only state a run keeps per token: each id is
+// remembered by a 128-bit digest and its first place in 16 bytes, not by the id itself, so a
+// million-token run keeps tens of MB, not the ids.
 type batcher struct {
 	size  int
 	sink  func([]facts.Token) error
 	buf   []facts.Token
-	first map[string]readAt
-	dups  []error
-	err   error
+	first map[idKey]firstAt
+	// files are the files firstAt.file indexes, fileIndex their indexes.
+	files     []string
+	fileIndex map[string]uint32
+	dups      []error
+	err       error
+}
+
+// idKey is a token id's SHA-256 digest, truncated to 128 bits: ids that differ never share one in
+// practice, crafted or not (a shared key would report the later token as a duplicate, not drop it
+// silently).
+type idKey [16]byte
+
+func keyOf(id string) idKey {
+	sum := sha256.Sum256([]byte(id))
+	return idKey(sum[:16])
+}
+
+// firstAt is a readAt in 16 bytes: the file by its index in batcher.files. Lines and entries fit
+// in 32 bits: no input file is larger than MaxFactsBytes.
+type firstAt struct {
+	file, line, entry uint32
+	link              bool
+}
+
+func newBatcher(size int, sink func([]facts.Token) error) *batcher {
+	return &batcher{size: size, sink: sink, first: map[idKey]firstAt{}, fileIndex: map[string]uint32{}}
 }
 
 func (b *batcher) add(t facts.Token, at readAt) {
-	if prev, dup := b.first[t.ID]; dup {
+	key := keyOf(t.ID)
+	if prev, dup := b.first[key]; dup {
 		if prev.link && at.link {
 			return // the same template link again: one token, at its first place
 		}
@@ -264,10 +306,17 @@ func (b *batcher) add(t facts.Token, at readAt) {
 		if at.entry > 0 {
 			where = fmt.Sprintf("token #%d: ", at.entry)
 		}
-		b.dups = append(b.dups, inputErr(at.file, at.line, "%sduplicate token id %q (first declared at %s)", where, t.ID, prev))
+		first := readAt{file: b.files[prev.file], line: int(prev.line), entry: int(prev.entry), link: prev.link}
+		b.dups = append(b.dups, inputErr(at.file, at.line, "%sduplicate token id %q (first declared at %s)", where, t.ID, first))
 		return
 	}
-	b.first[t.ID] = at
+	fi, ok := b.fileIndex[at.file]
+	if !ok {
+		fi = uint32(len(b.files))
+		b.files = append(b.files, at.file)
+		b.fileIndex[at.file] = fi
+	}
+	b.first[key] = firstAt{file: fi, line: uint32(at.line), entry: uint32(at.entry), link: at.link}
 	b.buf = append(b.buf, t)
 	if len(b.buf) >= b.size {
 		b.flush()
@@ -282,17 +331,99 @@ func (b *batcher) flush() {
 	b.buf = nil
 }
 
-// streamFile collects one file's tokens into emit; facts documents are decoded token by token. The
-// notice, when not empty, says why the file was not read (or read only in part); output, when not
-// empty, names the kind of tokencheck output the file is (not read). marked reads a YAML/JSON file
-// as an inventory without the schema marker.
+// streamFile collects one file's tokens into emit; facts documents are decoded token by token, and
+// one whose schema comes first is streamed from the open file, never held whole. The notice, when
+// not empty, says why the file was not read (or read only in part); output, when not empty, names
+// the kind of tokencheck output the file is (not read). marked reads a YAML/JSON file as an
+// inventory without the schema marker.
 func streamFile(path string, named, marked bool, cat *facts.Catalog, now time.Time, emit func(facts.Token, readAt)) (errs []error, notice, output string) {
-	raw, errs, notice := readInput(path, named)
+	f, size, errs, notice := openInput(path, named)
+	if f == nil {
+		return errs, notice, ""
+	}
+	defer f.Close()
+	head := make([]byte, min(size, factsHeadBytes))
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return inputFail(path, unwrapPathError(err)), "", ""
+	}
+	head = head[:n]
+	if schemaFirstFacts(head) {
+		errs, notice := streamFactsFile(f, size, bytes.HasPrefix(head, utf8BOM), path, named, emit)
+		return errs, notice, ""
+	}
+	raw, errs, notice := readRest(f, size, head, path, named)
 	if raw == nil {
 		return errs, notice, ""
 	}
 	errs, notice, output = streamRaw(filepath.ToSlash(path), raw, named, marked, structured(path), cat, now, emit)
 	return errs, notice, output
+}
+
+// inputFail is a file's input problem, redacted.
+func inputFail(path, msg string) []error {
+	return []error{finding.Problem{Kind: finding.Input, File: facts.Redact(filepath.ToSlash(path)), Message: facts.Redact(msg)}}
+}
+
+// tooLarge refuses a file over a size cap: an error when it was named or is a .json/.yaml/.yml
+// file, a notice (not read) otherwise.
+func tooLarge(path string, named bool, msg string) ([]error, string) {
+	if named || structured(path) {
+		return inputFail(path, msg), ""
+	}
+	return nil, msg
+}
+
+// streamFactsFile judges a facts document whose schema comes first (see schemaFirstFacts) from the
+// open file f in two bounded passes, as streamRaw judges one held in memory: committed token values
+// first, then the document decoded a token at a time. bom says the file starts with a UTF-8 byte
+// order mark.
+func streamFactsFile(f *os.File, size int64, bom bool, path string, named bool, emit func(facts.Token, readAt)) ([]error, string) {
+	if size > MaxFactsBytes {
+		return tooLarge(path, named, fmt.Sprintf("is %d bytes, over the %d-byte limit for a facts document", size, MaxFactsBytes))
+	}
+	name := filepath.ToSlash(path)
+	redacted := facts.Redact(name)
+	grew := fmt.Sprintf("grew over the %d-byte limit for a facts document while read", MaxFactsBytes)
+	finder := facts.NewCommittedFinder(redacted, func(t facts.Token) {
+		emit(t, readAt{file: t.Source.File, line: t.Source.Line})
+	})
+	chunk := int(max(4<<10, min(size+1, 256<<10))) // a small document costs a small buffer
+	n, err := io.CopyBuffer(finder, io.NewSectionReader(f, 0, MaxFactsBytes+1), make([]byte, chunk))
+	finder.Close()
+	switch {
+	case err != nil:
+		return inputFail(path, unwrapPathError(err)), ""
+	case n > MaxFactsBytes:
+		return inputFail(path, grew), ""
+	}
+	var start int64
+	if bom {
+		start = int64(len(utf8BOM))
+	}
+	doc := io.NewSectionReader(f, start, MaxFactsBytes-start)
+	in := bufio.NewReaderSize(&cappedReader{r: io.NewSectionReader(f, start, MaxFactsBytes+1-start), left: MaxFactsBytes - start, msg: grew}, min(chunk, 64<<10))
+	_, errs := scrub(nil, streamFactsDocument(name, in, doc, func(t facts.Token, at readAt) {
+		scrubToken(&t)
+		at.file = facts.Redact(at.file)
+		emit(t, at)
+	}))
+	return errs, ""
+}
+
+// cappedReader reads r and fails with msg past left bytes: a file that grows while read.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+	msg  string
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.left -= int64(n); c.left < 0 {
+		return 0, errors.New(c.msg)
+	}
+	return n, err
 }
 
 // streamStdin reads standard input ("-") as a file named on the command line, named "stdin",
@@ -326,7 +457,7 @@ func streamRaw(name string, raw []byte, named, marked, structuredInput bool, cat
 	}
 	raw = bytes.TrimPrefix(raw, utf8BOM)
 	if isFactsDocument(raw) && schemaFirst(raw) {
-		_, errs := scrub(nil, streamFactsDocument(name, raw, func(t facts.Token, at readAt) {
+		_, errs := scrub(nil, streamFactsDocument(name, bytes.NewReader(raw), bytes.NewReader(raw), func(t facts.Token, at readAt) {
 			scrubToken(&t)
 			at.file = facts.Redact(at.file)
 			emit(t, at)
@@ -341,42 +472,56 @@ func streamRaw(name string, raw []byte, named, marked, structuredInput bool, cat
 	return errs, notice, ""
 }
 
-// readInput reads a regular file, at most MaxFileBytes of it; it opens without following a
-// swapped-in FIFO or device (the opened file must still be regular).
+// readInput reads a regular file, at most MaxFileBytes of it (see openInput).
 func readInput(path string, named bool) ([]byte, []error, string) {
-	fail := func(msg string) ([]byte, []error, string) {
-		return nil, []error{finding.Problem{Kind: finding.Input, File: facts.Redact(filepath.ToSlash(path)), Message: facts.Redact(msg)}}, ""
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fail(unwrapPathError(err))
+	f, size, errs, notice := openInput(path, named)
+	if f == nil {
+		return nil, errs, notice
 	}
 	defer f.Close()
+	return readRest(f, size, nil, path, named)
+}
+
+// openInput opens a regular file without following a swapped-in FIFO or device (the opened file
+// must still be regular) and says its size. A file that is not regular is an error when named, a
+// notice otherwise.
+func openInput(path string, named bool) (*os.File, int64, []error, string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, inputFail(path, unwrapPathError(err)), ""
+	}
 	info, err := f.Stat()
 	if err != nil {
-		return fail(unwrapPathError(err))
+		f.Close()
+		return nil, 0, inputFail(path, unwrapPathError(err)), ""
 	}
 	if !info.Mode().IsRegular() {
+		f.Close()
+		msg := fmt.Sprintf("is a %s; tokencheck reads regular files only", kindOf(info.Mode()))
 		if named {
-			return fail(fmt.Sprintf("is a %s; tokencheck reads regular files only", kindOf(info.Mode())))
+			return nil, 0, inputFail(path, msg), ""
 		}
-		return nil, nil, fmt.Sprintf("is a %s; tokencheck reads regular files only", kindOf(info.Mode()))
+		return nil, 0, nil, msg
 	}
-	if info.Size() > MaxFileBytes {
-		msg := fmt.Sprintf("is %d bytes, over the %d-byte limit for one input file", info.Size(), MaxFileBytes)
-		if named || structured(path) {
-			return fail(msg)
-		}
-		return nil, nil, msg
+	return f, info.Size(), nil, ""
+}
+
+// readRest reads the rest of f after head, what was read of it already, at most MaxFileBytes in
+// all; size is the file's size when opened.
+func readRest(f *os.File, size int64, head []byte, path string, named bool) ([]byte, []error, string) {
+	if size > MaxFileBytes {
+		errs, notice := tooLarge(path, named, fmt.Sprintf("is %d bytes, over the %d-byte limit for one input file", size, MaxFileBytes))
+		return nil, errs, notice
 	}
-	raw, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
-	if err != nil {
-		return fail(unwrapPathError(err))
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	buf.Write(head)
+	if _, err := buf.ReadFrom(io.LimitReader(f, MaxFileBytes+1-int64(len(head)))); err != nil {
+		return nil, inputFail(path, unwrapPathError(err)), ""
 	}
-	if len(raw) > MaxFileBytes {
-		return fail(fmt.Sprintf("grew over the %d-byte limit for one input file while read", MaxFileBytes))
+	if buf.Len() > MaxFileBytes {
+		return nil, inputFail(path, fmt.Sprintf("grew over the %d-byte limit for one input file while read", MaxFileBytes)), ""
 	}
-	return raw, nil, ""
+	return buf.Bytes(), nil, ""
 }
 
 // skipReason says why a file's content is not read as text: UTF-16, or binary (a NUL byte in its
@@ -601,6 +746,9 @@ func FactsDocument(file string, raw []byte) ([]facts.Token, []error) {
 	if err := dec.Decode(&doc); err != nil {
 		return nil, []error{jsonError(file, raw, err)}
 	}
+	if err := endOfDocument(dec); err != nil {
+		return nil, []error{inputErr(file, 1+bytes.Count(raw[:min(int(dec.InputOffset()), len(raw))], []byte("\n")), "%v", err)}
+	}
 	if doc.Schema != facts.Schema {
 		return nil, []error{inputErr(file, 1, "facts schema %q is not %q", doc.Schema, facts.Schema)}
 	}
@@ -630,22 +778,48 @@ func schemaFirst(raw []byte) bool {
 	return err == nil && k == "schema"
 }
 
-// streamFactsDocument decodes a facts document one token at a time, with the same strictness as
-// FactsDocument: unknown fields, a wrong schema and tokens without id are errors at their line.
-func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)) []error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
+// schemaFirstFacts reports whether head, the start of a file, shows a facts document whose schema
+// comes first: text (not binary, not UTF-16) that opens a JSON object with "schema":
+// "tokencheck.facts/…". Such a file is what streamRaw would decode as a stream (it is never one of
+// tokencheck's own outputs), so it can be streamed from the file instead. A head that ends before
+// the schema value says no, and the file is read whole as before.
+func schemaFirstFacts(head []byte) bool {
+	if skipReason(head) != "" {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(head, utf8BOM)))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	if k, err := dec.Token(); err != nil || k != "schema" {
+		return false
+	}
+	var v string
+	return dec.Decode(&v) == nil && strings.HasPrefix(v, string(factsSign))
+}
+
+// streamFactsDocument decodes a facts document from in one token at a time, with the same
+// strictness as FactsDocument: unknown fields, a wrong schema and tokens without id are errors at
+// their line. doc reads the same document at offsets, for those lines only: lines are counted
+// forward as errors need them, never holding the document.
+func streamFactsDocument(file string, in io.Reader, doc io.ReaderAt, emit func(facts.Token, readAt)) []error {
+	dec := json.NewDecoder(in)
 	dec.DisallowUnknownFields()
-	fail := func(err error) []error { return []error{jsonError(file, raw, err)} }
-	lineAt := func(off int64) int { return 1 + bytes.Count(raw[:min(int(off), len(raw))], []byte("\n")) }
+	lines := &lineCounter{r: doc}
+	lineAt := lines.at
+	// fail reports a decoding error; before is the offset before the value being decoded (-1: none).
+	fail := func(err error, before int64) []error {
+		return []error{decodeError(file, err, lines, doc, before, dec.InputOffset())}
+	}
 	if _, err := dec.Token(); err != nil { // {
-		return fail(err)
+		return fail(err, -1)
 	}
 	var errs []error
 	schemaSeen, tokensSeen := false, false
 	for dec.More() {
 		key, err := dec.Token()
 		if err != nil {
-			return append(errs, fail(err)...)
+			return append(errs, fail(err, -1)...)
 		}
 		switch key {
 		case "schema":
@@ -653,8 +827,9 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)
 				return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: top-level key schema appears twice"))
 			}
 			var schema string
+			before := dec.InputOffset()
 			if err := dec.Decode(&schema); err != nil {
-				return append(errs, fail(err)...)
+				return append(errs, fail(err, before)...)
 			}
 			if schema != facts.Schema {
 				return append(errs, inputErr(file, 1, "facts schema %q is not %q", schema, facts.Schema))
@@ -662,8 +837,9 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)
 			schemaSeen = true
 		case "now": // the judging time of the OPA bundle's input (facts.Document.Now)
 			var now string
+			before := dec.InputOffset()
 			if err := dec.Decode(&now); err != nil {
-				return append(errs, fail(err)...)
+				return append(errs, fail(err, before)...)
 			}
 		case "tokens":
 			if tokensSeen {
@@ -675,8 +851,9 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)
 			tokensSeen = true
 			for i := 1; dec.More(); i++ {
 				var t facts.Token
+				before := dec.InputOffset()
 				if err := dec.Decode(&t); err != nil {
-					return append(errs, fail(err)...)
+					return append(errs, fail(err, before)...)
 				}
 				if t.ID == "" {
 					errs = append(errs, inputErr(file, lineAt(dec.InputOffset()), "token #%d has no id", i))
@@ -688,16 +865,99 @@ func streamFactsDocument(file string, raw []byte, emit func(facts.Token, readAt)
 				emit(t, readAt{file: file, entry: i})
 			}
 			if _, err := dec.Token(); err != nil { // ]
-				return append(errs, fail(err)...)
+				return append(errs, fail(err, -1)...)
 			}
 		default:
 			return append(errs, inputErr(file, lineAt(dec.InputOffset()), "facts: unknown field %q", key))
 		}
 	}
+	if _, err := dec.Token(); err != nil { // }: a document cut short is not a whole one
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return append(errs, fail(err, -1)...)
+	}
+	if err := endOfDocument(dec); err != nil {
+		return append(errs, inputErr(file, lineAt(dec.InputOffset()), "%v", err))
+	}
 	if !schemaSeen || !tokensSeen {
 		errs = append(errs, inputErr(file, 1, "facts document without schema or tokens"))
 	}
 	return errs
+}
+
+// endOfDocument refuses anything but white space after a facts document's closing brace: a second
+// document after the first would otherwise go unread, its tokens never judged.
+func endOfDocument(dec *json.Decoder) error {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return errors.New("facts: more after the document's closing brace; a facts file holds one document")
+	}
+	return nil
+}
+
+// decodeError places an error of a streamed facts document at its line: a syntax error where the
+// decoder stopped, a value of the wrong type where the value is (its offset counts from the start
+// of the value, which begins after the separator that follows before), an unknown field at the end
+// of the object holding it (after); anything else (a read error) at no line.
+func decodeError(file string, err error, lines *lineCounter, doc io.ReaderAt, before, after int64) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return inputErr(file, lines.at(syn.Offset), "JSON syntax: %v", err)
+	case errors.As(err, &typ) && before >= 0:
+		return inputErr(file, lines.at(valueStart(doc, before)+typ.Offset), "facts: %v", err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return inputErr(file, lines.at(after), "facts: %v", err)
+	}
+	return inputErr(file, 0, "facts: %v", err)
+}
+
+// valueStart is where the data of the value that follows offset before begins, as the decoder
+// counts it: after the white space and the one comma or colon that separate it from what precedes.
+func valueStart(doc io.ReaderAt, before int64) int64 {
+	var b [1]byte
+	for off := before; ; off++ {
+		if n, _ := doc.ReadAt(b[:], off); n == 0 {
+			return before
+		}
+		switch b[0] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case ',', ':':
+			return off + 1
+		}
+		return before
+	}
+}
+
+// lineCounter tells the line of an offset in a document read through r, counting newlines forward
+// from the last offset asked about: a document's errors are asked about in order, so the whole
+// document is counted at most once.
+type lineCounter struct {
+	r    io.ReaderAt
+	off  int64 // counted up to here
+	line int   // the line at off (0: nothing counted yet)
+	buf  []byte
+}
+
+// at is the 1-based line of offset off (the last line when off is past the end).
+func (c *lineCounter) at(off int64) int {
+	if c.line == 0 || off < c.off {
+		c.off, c.line = 0, 1
+	}
+	if c.buf == nil {
+		c.buf = make([]byte, 32<<10)
+	}
+	for c.off < off {
+		n, err := c.r.ReadAt(c.buf[:min(int64(len(c.buf)), off-c.off)], c.off)
+		c.line += bytes.Count(c.buf[:n], []byte("\n"))
+		c.off += int64(n)
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	return c.line
 }
 
 // isFactsDocument reports whether raw is a JSON object whose schema value is tokencheck.facts/…:
