@@ -33,8 +33,9 @@ import (
 
 const (
 	conftestPkg = "github.com/open-policy-agent/conftest@v0.71.1"
-	opaPkg      = "github.com/open-policy-agent/opa@v1.22.2"
-	nowText     = "2026-11-22T00:00:00Z"
+	// opaModule is installed at the version the root module's go.mod requires.
+	opaModule = "github.com/open-policy-agent/opa"
+	nowText   = "2026-11-22T00:00:00Z"
 )
 
 func main() {
@@ -84,15 +85,25 @@ func run(ctx context.Context) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	start := time.Now()
+	start, loadStart := time.Now(), loadAverage()
 	fmt.Fprintln(os.Stderr, "building tokencheck; installing conftest and opa into bench/.bin if missing ...")
 	tokencheck := filepath.Join(bin, "tokencheck")
 	if err := goCmd(ctx, root, nil, "build", "-o", tokencheck, "./cmd/tokencheck"); err != nil {
 		return err
 	}
-	for _, pkg := range []string{conftestPkg, opaPkg} {
+	opaVer, err := opaVersion(root)
+	if err != nil {
+		return err
+	}
+	opa := filepath.Join(bin, "opa")
+	for _, pkg := range []string{conftestPkg, opaModule + "@" + opaVer} {
 		name := strings.Split(filepath.Base(strings.Split(pkg, "@")[0]), "/")[0]
-		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
+		stale := false
+		if name == "opa" { // an opa left from an earlier version of go.mod is replaced
+			v, err := exec.CommandContext(ctx, opa, "version").Output()
+			stale = err == nil && !strings.Contains(string(v), "Version: "+strings.TrimPrefix(opaVer, "v")+"\n")
+		}
+		if _, err := os.Stat(filepath.Join(bin, name)); err != nil || stale {
 			if err := goCmd(ctx, root, []string{"GOBIN=" + bin}, "install", pkg); err != nil {
 				return err
 			}
@@ -166,7 +177,7 @@ func run(ctx context.Context) error {
 		cmds := map[string][]string{
 			"tokencheck": {tokencheck, "check", "--now", nowText, factsFile},
 			"conftest":   {filepath.Join(bin, "conftest"), "test", "--no-color", "--policy", filepath.Join(out, "policy"), "--data", filepath.Join(out, "data"), opaFile},
-			"opa eval":   {filepath.Join(bin, "opa"), "eval", "--format", "pretty", "-d", filepath.Join(out, "policy"), "-d", filepath.Join(out, "data"), "-i", opaFile, "data.bench.findings"},
+			"opa eval":   {opa, "eval", "--format", "pretty", "-d", filepath.Join(out, "policy"), "-d", filepath.Join(out, "data"), "-i", opaFile, "data.bench.findings"},
 		}
 		if err := measureRow(ctx, &r, cmds, []string{"tokencheck", "conftest", "opa eval"}, runsFor(n)); err != nil {
 			return err
@@ -194,18 +205,35 @@ func run(ctx context.Context) error {
 			fmt.Fprintf(os.Stderr, "check --format json, %d tokens: %s, %d MB\n", n, s.wall.Round(time.Millisecond), s.rss/1024)
 		}
 	}
+	// The bundle on a stock OPA against check, and the many-organisation audit: both quick.
+	bundle := compareBundle(ctx, root, out, tokencheck, opa, cat, generate(1000, 42), runsFor(1000))
+	if !bundle.identical() {
+		fmt.Fprintf(os.Stderr, "BUNDLE ON STOCK OPA: NOT MET: %s\n", bundle.diff)
+	}
+	orgs := runOrgs(ctx, cat, 3)
+	if orgs.err != nil {
+		fmt.Fprintf(os.Stderr, "MANY-ORGANISATION AUDIT: NOT MET: %v\n", orgs.err)
+	}
 	// In process last, so the harness's own memory never inflates a child's peak RSS.
 	largest := sizes[len(sizes)-1]
 	floorRate, engineRate, err := inProcess(ctx, generate(largest, 42), cat, runsFor(largest))
 	if err != nil {
 		return err
 	}
-	report := render(rows, mem, floorRate, engineRate, largest, quick, time.Since(start))
+	report := render(results{rows: rows, mem: mem, floorRate: floorRate, engineRate: engineRate, floorN: largest,
+		quick: quick, took: time.Since(start), opaVersion: opaVer, loadStart: loadStart, loadEnd: loadAverage(), bundle: bundle, orgs: orgs})
 	fmt.Print(report)
-	if !quick {
-		return os.WriteFile(filepath.Join(root, "bench", "results.md"), []byte(report), 0o644)
+	file := filepath.Join(root, "bench", "results.md")
+	if quick {
+		file = filepath.Join(out, "results-quick.md")
 	}
-	return os.WriteFile(filepath.Join(out, "results-quick.md"), []byte(report), 0o644)
+	if err := os.WriteFile(file, []byte(report), 0o644); err != nil {
+		return err
+	}
+	if !bundle.identical() || orgs.err != nil {
+		return fmt.Errorf("the bundle comparison or the many-organisation audit failed (see %s)", file)
+	}
+	return nil
 }
 
 // measureRow runs each tool's command runs times, interleaved, after returning the harness's
@@ -322,6 +350,19 @@ func inProcess(ctx context.Context, tokens []facts.Token, cat *facts.Catalog, ru
 		}
 	}
 	return float64(len(tokens)) / bestFloor.Seconds(), float64(len(tokens)) / bestEngine.Seconds(), nil
+}
+
+// loadAverage is the 1, 5 and 15 minute load averages, "" where /proc/loadavg is missing.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(raw))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], ", ")
 }
 
 func goCmd(ctx context.Context, dir string, env []string, args ...string) error {

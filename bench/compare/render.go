@@ -8,16 +8,35 @@ import (
 	"time"
 )
 
-func render(rows []row, mem []memRow, floorRate, engineRate float64, floorN int, quick bool, took time.Duration) string {
+// results is everything one run measured.
+type results struct {
+	rows                  []row
+	mem                   []memRow
+	floorRate, engineRate float64
+	floorN                int
+	quick                 bool
+	took                  time.Duration
+	opaVersion            string
+	loadStart, loadEnd    string // /proc/loadavg's three averages, "" when unknown
+	bundle                bundleResult
+	orgs                  orgResult
+}
+
+func render(res results) string {
+	rows, mem, floorRate, engineRate, floorN := res.rows, res.mem, res.floorRate, res.engineRate, res.floorN
 	var b strings.Builder
 	mode := "full"
-	if quick {
+	if res.quick {
 		mode = "QUICK=1"
 	}
 	fmt.Fprintf(&b, "# tokencheck benchmark results\n\n")
-	fmt.Fprintf(&b, "%s, %s mode, %d CPU(s), %s/%s, %s; conftest %s, opa %s; took %s.\n",
+	fmt.Fprintf(&b, "%s, %s mode, %d CPU(s), %s/%s, %s; conftest %s, opa %s; took %s.",
 		time.Now().UTC().Format("2006-01-02"), mode, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, goVersion(),
-		strings.Split(conftestPkg, "@")[1], strings.Split(opaPkg, "@")[1], took.Round(time.Second))
+		strings.Split(conftestPkg, "@")[1], res.opaVersion, res.took.Round(time.Second))
+	if res.loadStart != "" && res.loadEnd != "" {
+		fmt.Fprintf(&b, " Load average (1, 5, 15 min) %s at the start, %s at the end.", res.loadStart, res.loadEnd)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "Command: `make bench` (`go run ./bench/compare`). Whole processes, median wall time of several runs; peak RSS is the largest of the runs. The same Rego rules and facts for all three: conftest and opa eval get the rules through a generated `deny` wrapper that judges each token with `with input as`, as the engine does.\n\n")
 	fmt.Fprintln(&b, "| workload | tokencheck | conftest test | opa eval | conftest ÷ tokencheck | opa ÷ tokencheck | tokencheck peak RSS | conftest RSS | opa RSS |")
 	fmt.Fprintln(&b, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -44,6 +63,8 @@ func render(rows []row, mem []memRow, floorRate, engineRate float64, floorN int,
 		}
 		b.WriteString(".\n")
 	}
+	renderBundle(&b, res.bundle)
+	renderOrgs(&b, res.orgs)
 	fmt.Fprintf(&b, "\n## Against the targets (issue 15)\n\n| target | measured | met |\n| --- | --- | --- |\n")
 	check := func(name, measured string, ok bool) {
 		mark := "no"
@@ -66,8 +87,64 @@ func render(rows []row, mem []memRow, floorRate, engineRate float64, floorN int,
 		x := float64(c) / float64(a)
 		check(fmt.Sprintf("peak RSS at %d tokens ≤ 1.3× that at %d", mem[1].tokens, mem[0].tokens), fmt.Sprintf("%d MB, %.2f×", c, x), x <= 1.3)
 	}
+	o := res.orgs
+	orgMeasured := fmt.Sprintf("%s against %s serial, %.2f×", dur(o.concurrent), dur(o.serial), o.ratio())
+	if o.err != nil {
+		orgMeasured = "failed: " + o.err.Error()
+	}
+	check(fmt.Sprintf("%d organisations at concurrency %d ≤ %.2f× the serial time", orgCount, orgConcurrency, orgTarget), orgMeasured, o.met())
+	bd := res.bundle
+	bundleMeasured := fmt.Sprintf("%d documents, %d findings identical", len(bd.docs), bd.findings)
+	if !bd.identical() {
+		bundleMeasured = "differs: " + bd.diff
+	}
+	check("the bundle on a stock OPA finds what `tokencheck check` finds", bundleMeasured, bd.identical())
 	return b.String()
 }
+
+// renderBundle writes the section on the bundle run by a stock OPA.
+func renderBundle(b *strings.Builder, r bundleResult) {
+	fmt.Fprintf(b, "\n## The bundle on a stock OPA\n\n")
+	b.WriteString("`tokencheck policy bundle -o FILE` (the binary under test, with each document's configuration), then " +
+		"`opa eval --bundle FILE --input DOC --format json data.tokencheck.findings` and `POST /v1/data/tokencheck/findings` " +
+		"to `opa run --server --bundle FILE`, against `tokencheck check --now NOW --format json DOC`. Each fixture becomes a facts " +
+		"document with a top-level `now`, as in engine/policy's TestBundleOnStockOPA. Compared per finding: rule, token, severity, " +
+		"level, subject, message and waived.\n\n")
+	if len(r.docs) > 0 {
+		fmt.Fprintf(b, "Documents compared (opa eval and opa run --server each): %s.\n", strings.Join(r.docs, "; "))
+	}
+	fmt.Fprintf(b, "Documents: %d. Findings compared: %d (each with opa eval and with the server).\n", len(r.docs), r.findings)
+	if r.identical() {
+		b.WriteString("Identical: **yes**.\n")
+	} else {
+		fmt.Fprintf(b, "Identical: **NO: not met**. First difference: %s\n", r.diff)
+	}
+	if r.check.wall > 0 && r.opaEval.wall > 0 {
+		fmt.Fprintf(b, "\nOn the generated %d-token document (median of the runs, whole processes): `tokencheck check --format json` %s, "+
+			"peak RSS %s; `opa eval --bundle` %s, peak RSS %s; opa ÷ tokencheck %s.\n",
+			r.genTokens, ms(r.check), mb(r.check), ms(r.opaEval), mb(r.opaEval), ratio(r.opaEval, r.check))
+	}
+}
+
+// renderOrgs writes the section on the many-organisation audit.
+func renderOrgs(b *strings.Builder, o orgResult) {
+	fmt.Fprintf(b, "\n## Many organisations\n\n")
+	fmt.Fprintf(b, "`audit.Collect` on %d organisations of %d grants each (credential authorizations read too), from the fake GitHub "+
+		"(engine/ghapi/ghapitest) answering every page after %s, as BenchmarkOrganisations in engine/source/audit; serial "+
+		"and concurrency %d interleaved, median of %d runs each.\n\n", orgCount, orgGrants, orgLatency, orgConcurrency, o.runs)
+	if o.err != nil {
+		fmt.Fprintf(b, "**Failed: not met**: %v\n", o.err)
+		return
+	}
+	fmt.Fprintf(b, "| organisations | pages | tokens | serial | concurrency %d | ratio | target |\n| ---: | ---: | ---: | ---: | ---: | ---: | --- |\n", orgConcurrency)
+	mark := "not met"
+	if o.met() {
+		mark = "met"
+	}
+	fmt.Fprintf(b, "| %d | %d | %d | %s | %s | %.2f× | ≤ %.2f×: %s |\n", orgCount, o.pages, o.tokens, dur(o.serial), dur(o.concurrent), o.ratio(), orgTarget, mark)
+}
+
+func dur(d time.Duration) string { return ms(sample{wall: d}) }
 
 func ms(s sample) string {
 	if s.wall == 0 {
