@@ -2,13 +2,19 @@
 // classic and fine-grained tokens), judges them with tokencheck, with `conftest test` and with
 // `opa eval` running the same Rego rules on the same facts, and with a hand-written Go floor of a
 // few representative rules, then prints medians, ratios and peak RSS and writes bench/results.md.
+// It also runs the policy bundle written by `tokencheck policy bundle` on a stock OPA (opa eval and
+// opa run --server) and compares its findings with `tokencheck check` on every fixture and on a
+// generated document, and times an audit of many organisations against the fake GitHub, serial and
+// concurrent. A difference in the bundle's findings or a failed audit is written as "not met" and
+// makes the harness exit 1 after writing the results.
 //
 //	go -C bench run ./compare            # full: 1, 10, 1k, 10k, 100k tokens (a few minutes)
 //	QUICK=1 go -C bench run ./compare    # 1, 10, 1k tokens, fewer runs (under a minute)
 //	go -C bench run ./compare gen N FILE # only write the N-token facts document
 //
-// conftest and opa are installed with `go install` into bench/.bin on first use, at the versions
-// below; the build is not timed.
+// conftest and opa are installed with `go install` into bench/.bin on first use, conftest at the
+// version below and opa at the version the root module's go.mod requires (an opa of another version
+// is replaced); the build is not timed.
 package main
 
 import (

@@ -71,7 +71,7 @@ func render(res results) string {
 		if ok {
 			mark = "yes"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, measured, mark)
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", name, strings.ReplaceAll(measured, "|", `\|`), mark)
 	}
 	check(fmt.Sprintf("engine in process ≥ 35,000 tokens/s at %d tokens", floorN), fmt.Sprintf("%.0f tokens/s", engineRate), engineRate >= 35000)
 	check(fmt.Sprintf("whole `check` ≤ 5 s at %d tokens", floorN), ms(tc), tc.wall > 0 && tc.wall <= 5*time.Second)
