@@ -77,6 +77,8 @@ type memoGroup struct {
 	guards   []*memoPath
 	skip     [][]memoSkip
 	cover    []*coverNode // the restricted input's tree
+	// derived, when set, is the key instead of the footprint's values (memo_derived.go).
+	derived func(v *tokenView, b []byte) []byte
 
 	cache   memoCache
 	lookups atomic.Int64
@@ -197,6 +199,11 @@ func (m *memo) build(ctx context.Context) error {
 				g.skip = append(g.skip, st)
 			}
 			g.cover = coverTree(g.fp)
+			if len(g.sets) == 1 {
+				if d, ok := memoDerivedKeys[g.sets[0].rule+"."+g.sets[0].level]; ok && d.digest == reachedDigest(g.fp) {
+					g.derived = d.key
+				}
+			}
 		}
 		var q []string
 		for i := range g.sets {
@@ -308,6 +315,9 @@ func (g *memoGroup) key(m *memo, v *tokenView, b []byte) ([]byte, bool) {
 		if !p.truth(v) {
 			return b, false
 		}
+	}
+	if g.derived != nil {
+		return g.derived(v, b), true
 	}
 	for _, k := range g.keyPaths {
 		b = v.encoding(m, k, b)

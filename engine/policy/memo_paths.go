@@ -36,11 +36,12 @@ type memoPath struct {
 func compileMemoPath(p []string) *memoPath {
 	mp := &memoPath{terms: termPath(p)}
 	mp.enc, mp.truth, mp.str = pathCodec(p)
+	terms := mp.terms
 	if mp.enc == nil {
-		terms := mp.terms
 		mp.enc = func(v *tokenView, b []byte) []byte { return appendValue(b, v.at(terms)) }
+	}
+	if mp.truth == nil {
 		mp.truth = func(v *tokenView) bool { return truthy(v.at(terms)) }
-		mp.str = nil
 	}
 	var ancestors [][]*ast.Term
 	for i := 2; i < len(p); i++ {
@@ -323,7 +324,8 @@ var tokenCodecs = func() map[string]func() (encFunc, truthFunc, strFunc) {
 	}
 }()
 
-// pathCodec returns the encoders of a path read from the Go fields, nil for the generic path.
+// pathCodec returns the encoders of a path read from the Go fields; those it returns nil are
+// the generic path's.
 func pathCodec(p []string) (encFunc, truthFunc, strFunc) {
 	undefined := func() (encFunc, truthFunc, strFunc) {
 		return func(_ *tokenView, b []byte) []byte { return appendUndefined(b) },
@@ -359,7 +361,8 @@ func pathCodec(p []string) (encFunc, truthFunc, strFunc) {
 		return func(v *tokenView, b []byte) []byte { return appendNs(b, get(v.tok)) },
 			func(v *tokenView) bool { return get(v.tok) != nil }, nil
 	case len(p) == 2 && p[0] == "derived" && p[1] == "replacement":
-		return nil, nil, nil // with the link: the generic path
+		// Its value, with the link, the generic way; there (an object) for classic tokens.
+		return nil, func(v *tokenView) bool { return v.tok.Type == facts.TypeClassic }, nil
 	case len(p) == 3 && p[0] == "derived" && p[1] == "replacement" && p[2] == "permissions":
 		return func(v *tokenView, b []byte) []byte {
 			if v.tok.Type != facts.TypeClassic {
