@@ -33,10 +33,10 @@ import (
 const (
 	// memoAfter is how many tokens an evaluator judges plainly before memoising: a CI gate of a
 	// few tokens pays neither the analysis nor the extra queries.
-	memoAfter = 512
+	memoAfter = 64
 	// memoMaxEntries bounds each group's cache, so memory stays bounded on any fleet: once full, a
 	// group caches nothing more and evaluates the footprints it has not cached.
-	memoMaxEntries = 1 << 16
+	memoMaxEntries = 1 << 14
 	// memoProbe lookups decide whether a group's cache pays: below memoMinHits of them hitting,
 	// the group is evaluated on every token from then on.
 	memoProbe   = 4096
