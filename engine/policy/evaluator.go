@@ -293,7 +293,11 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluation stopped: %w", err)
 	}
-	var out []finding.Finding
+	n := 0
+	for _, fs := range perToken {
+		n += len(fs)
+	}
+	out := make([]finding.Finding, 0, n)
 	for _, fs := range perToken {
 		out = append(out, fs...)
 	}

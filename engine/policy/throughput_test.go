@@ -15,7 +15,7 @@ const throughputBatch = 2048
 
 // BenchmarkThroughput is bench/compare's in-process measurement: a new evaluator per iteration (the
 // memo caches start empty, as in each run of the CLI), the default configuration, every token
-// judged in the CLI's batches. TOKENCHECK_BENCH_FACTS names a facts document to judge (bench/compare's
+// judged in the CLI's batches, or in one call as bench/compare does. TOKENCHECK_BENCH_FACTS names a facts document to judge (bench/compare's
 // `gen 100000 FILE` writes its workload); without it, 100,000 tokens from generatedTokens.
 func BenchmarkThroughput(b *testing.B) {
 	var tokens []facts.Token
@@ -41,18 +41,26 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	for b.Loop() {
-		b.StopTimer()
-		e, err := New(ctx, Options{Config: cfg, Catalog: cat})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		for i := 0; i < len(tokens); i += throughputBatch {
-			if _, err := e.Evaluate(ctx, tokens[i:min(i+throughputBatch, len(tokens))], testNow); err != nil {
-				b.Fatal(err)
+	for _, mode := range []string{"batches", "once"} {
+		b.Run(mode, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				e, err := New(ctx, Options{Config: cfg, Catalog: cat})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				size := throughputBatch
+				if mode == "once" {
+					size = len(tokens)
+				}
+				for i := 0; i < len(tokens); i += size {
+					if _, err := e.Evaluate(ctx, tokens[i:min(i+size, len(tokens))], testNow); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
-		}
+			b.ReportMetric(float64(len(tokens)*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
 	}
-	b.ReportMetric(float64(len(tokens)*b.N)/b.Elapsed().Seconds(), "tokens/s")
 }
