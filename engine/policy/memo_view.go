@@ -276,4 +276,3 @@ func (v *tokenView) at(path []*ast.Term) ast.Value {
 	}
 	return lookup(in, path)
 }
-
