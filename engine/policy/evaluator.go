@@ -502,14 +502,8 @@ func nsObject(t *facts.Token) ast.Object {
 	return ns
 }
 
-// replacement is the least-privilege fine-grained token that would do a classic token's work, and
-// the template link that creates it.
-func (e *Evaluator) replacement(t *facts.Token) map[string]any {
-	perms := e.replacementPermissions(t)
-	return map[string]any{"permissions": perms, "link": e.replacementLink(t, perms)}
-}
-
-// replacementPermissions are the permissions of a classic token's replacement.
+// replacementPermissions are the permissions of the least-privilege fine-grained token that would
+// do a classic token's work (its replacement).
 func (e *Evaluator) replacementPermissions(t *facts.Token) map[string]string {
 	switch {
 	case len(t.Needs) > 0:
