@@ -264,11 +264,12 @@ func (e *Evaluator) Evaluate(ctx context.Context, tokens []facts.Token, now time
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			var scratch memoScratch
 			for i := range next {
 				if errs[w] != nil {
 					continue
 				}
-				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now, nowText, &problems[w])
+				perToken[i], errs[w] = e.evaluateOne(ctx, &tokens[i], now, nowText, &problems[w], &scratch)
 				judged[i] = errs[w] == nil
 			}
 		}(w)
@@ -292,7 +293,11 @@ feed:
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("evaluation stopped: %w", err)
 	}
-	var out []finding.Finding
+	n := 0
+	for _, fs := range perToken {
+		n += len(fs)
+	}
+	out := make([]finding.Finding, 0, n)
 	for _, fs := range perToken {
 		out = append(out, fs...)
 	}
@@ -304,13 +309,13 @@ feed:
 	return out, all.err()
 }
 
-func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string, problems *ruleProblems) ([]finding.Finding, error) {
+func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Time, nowText string, problems *ruleProblems, scratch *memoScratch) ([]finding.Finding, error) {
 	if m, err := e.memo.active(ctx); m != nil || err != nil {
 		if err != nil {
 			return nil, err
 		}
 		// A token on which a rule fails goes the plain way, which reports the rule's error.
-		if out, err := m.evaluateOne(ctx, e, t, now, nowText); !errors.Is(err, errPlainPath) {
+		if out, err := m.evaluateOne(ctx, e, t, now, nowText, scratch); !errors.Is(err, errPlainPath) {
 			return out, err
 		}
 	}
@@ -357,15 +362,14 @@ func (e *Evaluator) evaluateOne(ctx context.Context, t *facts.Token, now time.Ti
 // waivers, adding a waiver-expired finding for each expired waiver that would have covered one.
 // The plain and the memoised paths end here, so their findings are the same.
 func (e *Evaluator) settle(out []finding.Finding, now time.Time) []finding.Finding {
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
+	slices.SortStableFunc(out, func(a, b finding.Finding) int {
 		if ra, rb := a.Severity.Rank(), b.Severity.Rank(); ra != rb {
-			return ra > rb
+			return rb - ra
 		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
+		if c := strings.Compare(a.Rule, b.Rule); c != 0 {
+			return c
 		}
-		return a.Message < b.Message
+		return strings.Compare(a.Message, b.Message)
 	})
 	if expired := e.applyWaivers(out, now); len(expired) > 0 && !e.disabled[waiverExpired.ID] {
 		out = append(out, expired...)
@@ -464,23 +468,14 @@ func (e *Evaluator) input(t *facts.Token, now time.Time, nowText string) (ast.Va
 	// Facts derived in Go, so rules are look-ups: the clock and the token's times in nanoseconds
 	// (what lib.now_ns and lib.ts would otherwise parse once per rule), and a classic token's
 	// least-privilege replacement.
-	ns := ast.NewObject()
-	for _, f := range []struct {
-		name string
-		at   *time.Time
-	}{{"created_at", tok.CreatedAt}, {"expires_at", tok.ExpiresAt}, {"last_used_at", tok.LastUsedAt}} {
-		if f.at != nil {
-			ns.Insert(ast.InternedTerm(f.name), ast.NewTerm(ast.Number(strconv.FormatInt(facts.ClampTime(*f.at).UnixNano(), 10))))
-		}
-	}
+	ns := nsObject(&tok)
 	derived := ast.NewObject(
 		ast.Item(ast.InternedTerm("now_ns"), ast.NewTerm(ast.Number(strconv.FormatInt(now.UnixNano(), 10)))),
 		ast.Item(ast.InternedTerm("ns"), ast.NewTerm(ns)),
 	)
 	if tok.Type == facts.TypeClassic {
-		r := e.replacement(&tok)
-		perms, _ := r["permissions"].(map[string]string)
-		link, _ := r["link"].(string)
+		perms := e.replacementPermissions(&tok)
+		link := e.replacementLink(&tok, perms)
 		derived.Insert(ast.InternedTerm("replacement"), ast.ObjectTerm(
 			ast.Item(ast.InternedTerm("permissions"), stringMapTerm(perms)),
 			ast.Item(ast.InternedTerm("link"), ast.StringTerm(link)),
@@ -493,23 +488,41 @@ func (e *Evaluator) input(t *facts.Token, now time.Time, nowText string) (ast.Va
 	), nil
 }
 
-// replacement is the least-privilege fine-grained token that would do a classic token's work, and
-// the template link that creates it.
-func (e *Evaluator) replacement(t *facts.Token) map[string]any {
-	var perms map[string]string
+// nsObject is derived.ns: the token's times in nanoseconds, clamped.
+func nsObject(t *facts.Token) ast.Object {
+	ns := ast.NewObject()
+	for _, f := range []struct {
+		name string
+		at   *time.Time
+	}{{"created_at", t.CreatedAt}, {"expires_at", t.ExpiresAt}, {"last_used_at", t.LastUsedAt}} {
+		if f.at != nil {
+			ns.Insert(ast.InternedTerm(f.name), ast.NewTerm(ast.Number(strconv.FormatInt(facts.ClampTime(*f.at).UnixNano(), 10))))
+		}
+	}
+	return ns
+}
+
+// replacementPermissions are the permissions of the least-privilege fine-grained token that would
+// do a classic token's work (its replacement).
+func (e *Evaluator) replacementPermissions(t *facts.Token) map[string]string {
 	switch {
 	case len(t.Needs) > 0:
-		perms = map[string]string{}
+		perms := map[string]string{}
 		for name, level := range t.Needs {
 			if e.catalog.LevelAccepted(name, level) {
 				perms[name] = level
 			}
 		}
+		return perms
 	case len(t.NeedsScopes) > 0:
-		perms = e.catalog.Replacement(t.NeedsScopes)
+		return e.catalog.Replacement(t.NeedsScopes)
 	default:
-		perms = e.catalog.Replacement(t.Scopes)
+		return e.catalog.Replacement(t.Scopes)
 	}
+}
+
+// replacementLink is the template link that creates a classic token's replacement.
+func (e *Evaluator) replacementLink(t *facts.Token, perms map[string]string) string {
 	name, desc := t.Name, "Replaces classic token "+t.ID
 	switch {
 	case name != "":
@@ -524,12 +537,11 @@ func (e *Evaluator) replacement(t *facts.Token) map[string]any {
 	default:
 		name = t.ID
 	}
-	link := e.catalog.URL(facts.TemplateLink{
+	return e.catalog.URL(facts.TemplateLink{
 		Name:          name,
 		Description:   desc,
 		TargetName:    t.ResourceOwner,
 		ExpiresInDays: e.replDays,
 		Permissions:   perms,
 	})
-	return map[string]any{"permissions": perms, "link": link}
 }

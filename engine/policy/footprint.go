@@ -30,6 +30,8 @@ type footprint struct {
 	// skip are conjunctions of `input.path == constant` tests: when, for every body of the rule,
 	// one of its tests fails on a token, the rule yields nothing for it and is not evaluated.
 	skip [][]skipTest
+	// reached are the rule definitions the analysis followed, the rule set's own among them.
+	reached []*ast.Rule
 }
 
 // skipTest is one `input.path == value` conjunct of a rule body.
@@ -219,6 +221,7 @@ func (a *analyzer) rule(r *ast.Rule, en env, top bool) {
 		return
 	}
 	for ; r != nil; r = r.Else {
+		a.fp.reached = append(a.fp.reached, r)
 		local := a.aliases(r.Body, en)
 		for _, t := range r.Head.Args {
 			if _, ok := t.Value.(ast.Var); !ok {
@@ -381,6 +384,9 @@ func (a *analyzer) aliasRule(ref ast.Ref) ([]string, ast.Ref, bool) {
 // only when the guard fails, is covered by requiring the guard.
 func (a *analyzer) aliasRuleBody(ref ast.Ref) {
 	r := a.c.GetRules(ref)[0]
+	for x := r; x != nil; x = x.Else {
+		a.fp.reached = append(a.fp.reached, x)
+	}
 	local := a.aliases(r.Body, env{})
 	a.body(r.Body, local, "")
 	if g := guardOf(r, local); g != nil && r.Else != nil {

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,20 +23,22 @@ import (
 
 // Memoised judging. Most tokens of a fleet agree on what a given rule reads (the same scopes, the
 // same permissions, the same day of expiry), so each rule set's results are cached on the values
-// of its footprint (footprint.go) and the rule is evaluated only for footprints not seen before.
-// Rule sets with the same footprint share one prepared query and one cache. A rule that cannot be
-// analysed, reads the whole input or token, or calls a non-deterministic builtin is evaluated for
-// every token; so is a group whose cache hardly hits. Results are identical to evaluating
+// of its footprint (footprint.go) and the rule is evaluated only for footprints not seen before,
+// on an input holding only its footprint. Rule sets with the same footprint share one prepared
+// query and one cache. A rule that cannot be analysed, reads the whole input or token, or calls a
+// non-deterministic builtin is evaluated for every token on the whole input; so is a group whose
+// cache hardly hits (on its footprint). Results are identical to evaluating
 // data.tokencheck.main.findings (memo_test.go compares them).
 
 const (
 	// memoAfter is how many tokens an evaluator judges plainly before memoising: a CI gate of a
 	// few tokens pays neither the analysis nor the extra queries.
-	memoAfter = 512
-	// memoMaxEntries bounds each group's cache, so memory stays bounded on any fleet.
-	memoMaxEntries = 1 << 16
+	memoAfter = 64
+	// memoMaxEntries bounds each group's cache, so memory stays bounded on any fleet: once full, a
+	// group caches nothing more and evaluates the footprints it has not cached.
+	memoMaxEntries = 1 << 14
 	// memoProbe lookups decide whether a group's cache pays: below memoMinHits of them hitting,
-	// the group is evaluated plainly from then on.
+	// the group is evaluated on every token from then on.
 	memoProbe   = 4096
 	memoMinHits = memoProbe / 5
 )
@@ -46,10 +49,14 @@ type memo struct {
 	store    storage.Store
 	rules    []Rule
 	disabled map[string]bool
+	// maxEntries is memoMaxEntries, smaller in tests.
+	maxEntries int
 
 	seen   atomic.Int64
+	on     atomic.Bool
 	once   sync.Once
 	groups []*memoGroup
+	paths  []*memoPath // every group's key paths, each once
 	err    error
 }
 
@@ -66,30 +73,52 @@ type memoGroup struct {
 	query rego.PreparedEvalQuery
 	plain bool // never memoised (fp.bad)
 
-	reads, truths, guards [][]*ast.Term // paths as terms, in signature order
-	skip                  [][]skipTerms
+	keyPaths []memoKeyPath // into memo.paths, in key order
+	guards   []*memoPath
+	skip     [][]memoSkip
+	cover    []*coverNode // the restricted input's tree
+	// derived, when set, is the key instead of the footprint's values (memo_derived.go).
+	derived func(v *tokenView, b []byte) []byte
 
-	cache         sync.Map // key string -> [][]ast.Value (per set, the findings' f values)
-	entries       atomic.Int64
-	lookups, hits atomic.Int64
-	off           atomic.Bool
+	cache   memoCache
+	lookups atomic.Int64
+	hits    atomic.Int64
+	probed  atomic.Bool
+	off     atomic.Bool
 }
 
-type skipTerms struct {
-	path  []*ast.Term
+// memoKeyPath is one part of a group's key: a path's value (or truth), and its ancestors' shapes.
+type memoKeyPath struct {
+	index int // into memo.paths and the token's encodings
+	truth bool
+}
+
+// memoSkip is one `input.path == value` test of a rule body.
+type memoSkip struct {
+	path  *memoPath
+	str   string // value, when it is a string and the path has a string accessor
+	isStr bool
 	value ast.Value
 }
 
 func newMemo(compiler *ast.Compiler, store storage.Store, rules []Rule, disabled map[string]bool) *memo {
-	return &memo{compiler: compiler, store: store, rules: rules, disabled: disabled}
+	return &memo{compiler: compiler, store: store, rules: rules, disabled: disabled, maxEntries: memoMaxEntries}
 }
 
 // active returns the memo once enough tokens were judged for it to pay, nil before.
 func (m *memo) active(ctx context.Context) (*memo, error) {
-	if m == nil || m.seen.Add(1) <= memoAfter {
+	if m == nil {
 		return nil, nil
 	}
-	m.once.Do(func() { m.err = m.build(ctx) })
+	if !m.on.Load() {
+		if m.seen.Add(1) <= memoAfter {
+			return nil, nil
+		}
+		m.once.Do(func() {
+			m.err = m.build(ctx)
+			m.on.Store(true)
+		})
+	}
 	if m.err != nil {
 		return nil, m.err
 	}
@@ -118,7 +147,7 @@ func (m *memo) build(ctx context.Context) error {
 			default:
 				sig := fp.signature()
 				if g = bySig[sig]; g == nil {
-					g = newMemoGroup(fp)
+					g = &memoGroup{fp: fp}
 					bySig[sig] = g
 				}
 			}
@@ -136,7 +165,46 @@ func (m *memo) build(ctx context.Context) error {
 	if plain != nil {
 		m.groups = append(m.groups, plain)
 	}
+	pathIndex := map[string]int{}
+	intern := func(p []string) int {
+		k := pathKey(p)
+		i, ok := pathIndex[k]
+		if !ok {
+			i = len(m.paths)
+			pathIndex[k] = i
+			m.paths = append(m.paths, compileMemoPath(p))
+		}
+		return i
+	}
 	for gi, g := range m.groups {
+		if !g.plain {
+			for _, p := range sortedPaths(g.fp.reads) {
+				g.keyPaths = append(g.keyPaths, memoKeyPath{index: intern(p)})
+			}
+			for _, p := range sortedPaths(g.fp.truths) {
+				g.keyPaths = append(g.keyPaths, memoKeyPath{index: intern(p), truth: true})
+			}
+			for _, p := range sortedPaths(g.fp.guards) {
+				g.guards = append(g.guards, m.paths[intern(p)])
+			}
+			for _, alt := range g.fp.skip {
+				var st []memoSkip
+				for _, t := range alt {
+					s := memoSkip{path: m.paths[intern(t.path)], value: t.value}
+					if str, ok := t.value.(ast.String); ok && s.path.str != nil {
+						s.str, s.isStr = string(str), true
+					}
+					st = append(st, s)
+				}
+				g.skip = append(g.skip, st)
+			}
+			g.cover = coverTree(g.fp)
+			if len(g.sets) == 1 {
+				if d, ok := memoDerivedKeys[g.sets[0].rule+"."+g.sets[0].level]; ok && d.digest == reachedDigest(g.fp) {
+					g.derived = d.key
+				}
+			}
+		}
 		var q []string
 		for i := range g.sets {
 			s := &g.sets[i]
@@ -176,29 +244,18 @@ func termPath(p []string) []*ast.Term {
 	return out
 }
 
-func sortedPaths(m map[string][]string) [][]*ast.Term {
+// sortedPaths lists a footprint map's paths in the order of their keys.
+func sortedPaths(m map[string][]string) [][]string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out := make([][]*ast.Term, len(keys))
+	out := make([][]string, len(keys))
 	for i, k := range keys {
-		out[i] = termPath(m[k])
+		out[i] = m[k]
 	}
 	return out
-}
-
-func newMemoGroup(fp *footprint) *memoGroup {
-	g := &memoGroup{fp: fp, reads: sortedPaths(fp.reads), truths: sortedPaths(fp.truths), guards: sortedPaths(fp.guards)}
-	for _, alt := range fp.skip {
-		var st []skipTerms
-		for _, t := range alt {
-			st = append(st, skipTerms{path: termPath(t.path), value: t.value})
-		}
-		g.skip = append(g.skip, st)
-	}
-	return g
 }
 
 // lookup follows a path of object keys; nil when it is not there.
@@ -226,15 +283,21 @@ func truthy(v ast.Value) bool {
 }
 
 // skipped reports that every body of every set in the group has an input test the token fails.
-func (g *memoGroup) skipped(input *tokenView) bool {
+func (g *memoGroup) skipped(v *tokenView) bool {
 	if len(g.skip) == 0 {
 		return false
 	}
 	for _, alt := range g.skip {
 		fails := false
 		for _, t := range alt {
-			if v := input.at(t.path); v == nil || ast.Compare(v, t.value) != 0 {
-				fails = true
+			if t.isStr {
+				s, ok := t.path.str(v)
+				fails = !ok || s != t.str
+			} else {
+				x := v.at(t.path.terms)
+				fails = x == nil || ast.Compare(x, t.value) != 0
+			}
+			if fails {
 				break
 			}
 		}
@@ -245,252 +308,188 @@ func (g *memoGroup) skipped(input *tokenView) bool {
 	return true
 }
 
-// key is the token's values on the group's footprint, or ok=false when a guard does not hold.
-func (g *memoGroup) key(v *tokenView, buf *strings.Builder) (string, bool) {
+// key appends the token's values on the group's footprint to b, or ok=false when a guard does
+// not hold.
+func (g *memoGroup) key(m *memo, v *tokenView, b []byte) ([]byte, bool) {
 	for _, p := range g.guards {
-		if !truthy(v.at(p)) {
-			return "", false
+		if !p.truth(v) {
+			return b, false
 		}
 	}
-	buf.Reset()
-	for _, p := range g.reads {
-		switch x := v.at(p).(type) {
-		case nil:
-			buf.WriteString("\x00u")
-		case ast.String:
-			buf.WriteString("\x00s")
-			buf.WriteString(strconv.Itoa(len(x)))
-			buf.WriteByte(':')
-			buf.WriteString(string(x))
-		default:
-			buf.WriteString("\x00v")
-			buf.WriteString(x.String())
-		}
+	if g.derived != nil {
+		return g.derived(v, b), true
 	}
-	for _, p := range g.truths {
-		if truthy(v.at(p)) {
-			buf.WriteString("\x00t")
-		} else {
-			buf.WriteString("\x00f")
-		}
+	for _, k := range g.keyPaths {
+		b = v.encoding(m, k, b)
 	}
-	return buf.String(), true
+	return b, true
 }
 
-// tokenView answers footprint look-ups from the token itself, field by field, building the whole
-// policy input only when a rule must be evaluated.
-type tokenView struct {
-	e       *Evaluator
-	tok     facts.Token // with scopes_effective filled in, as the input has it
-	now     time.Time
-	nowText string
-
-	fields   [32]*ast.Term
-	built    [32]bool
-	repl     ast.Value
-	replDone bool
-	input    ast.Value
+// memoFinding is one finding of a rule set as evaluated, and what it becomes for a token.
+type memoFinding struct {
+	f ast.Value
+	// proto is the finding without the token's facts; its message, fix URL and subject may be
+	// the placeholder link, filled in per token (fill's bits 1, 2, 4).
+	proto finding.Finding
+	fill  uint8
+	// hasLink: the placeholder link is somewhere in f.
+	hasLink bool
+	// bad: the engine refuses the finding (no message, unknown severity); the token goes the plain
+	// way, which reports the rule's error.
+	bad bool
 }
 
-var tokenFieldIndex = func() map[string]int {
-	if len(tokenFields) > len(tokenView{}.fields) {
-		panic("policy: tokenView holds fewer fields than tokenFields")
-	}
-	m := map[string]int{}
-	for i, f := range tokenFields {
-		m[f.name] = i
-	}
-	return m
-}()
-
-func newTokenView(e *Evaluator, t *facts.Token, now time.Time, nowText string) *tokenView {
-	v := &tokenView{e: e, tok: *t, now: now, nowText: nowText}
-	if len(v.tok.Scopes) > 0 && len(v.tok.ScopesEffective) == 0 {
-		v.tok.ScopesEffective = e.catalog.EffectiveScopes(v.tok.Scopes)
-	}
-	return v
+// memoEntry is a group's findings for one footprint.
+type memoEntry struct {
+	findings []memoFinding
 }
 
-// full is the policy input, as Evaluator.input builds it.
-func (v *tokenView) full() (ast.Value, error) {
-	if v.input == nil {
-		in, err := v.e.input(&v.tok, v.now, v.nowText)
-		if err != nil {
-			return nil, err
-		}
-		v.input = in
-	}
-	return v.input, nil
-}
+var emptyEntry = &memoEntry{}
 
-// at is the input's value at path (nil: undefined), the same as lookup(full input, path).
-func (v *tokenView) at(path []*ast.Term) ast.Value {
-	root, _ := path[0].Value.(ast.String)
-	switch {
-	case root == "token" && len(path) > 1:
-		name, _ := path[1].Value.(ast.String)
-		i, ok := tokenFieldIndex[string(name)]
-		if !ok {
-			return nil
-		}
-		if !v.built[i] {
-			v.fields[i], v.built[i] = tokenFields[i].term(&v.tok), true
-		}
-		if v.fields[i] == nil {
-			return nil
-		}
-		return lookup(v.fields[i].Value, path[2:])
-	case root == "now":
-		return lookup(ast.String(v.nowText), path[1:])
-	case root == "derived" && len(path) > 1:
-		switch sub, _ := path[1].Value.(ast.String); sub {
-		case "now_ns":
-			return lookup(ast.Number(strconv.FormatInt(v.now.UnixNano(), 10)), path[2:])
-		case "ns":
-			if len(path) == 2 {
-				return ast.NewObject() // always there: truthy
-			}
-			var at *time.Time
-			switch name, _ := path[2].Value.(ast.String); name {
-			case "created_at":
-				at = v.tok.CreatedAt
-			case "expires_at":
-				at = v.tok.ExpiresAt
-			case "last_used_at":
-				at = v.tok.LastUsedAt
-			}
-			if at == nil {
-				return nil
-			}
-			return lookup(ast.Number(strconv.FormatInt(at.UnixNano(), 10)), path[3:])
-		case "replacement":
-			if !v.replDone {
-				v.replDone = true
-				if v.tok.Type == facts.TypeClassic {
-					r := v.e.replacement(&v.tok)
-					perms, _ := r["permissions"].(map[string]string)
-					link, _ := r["link"].(string)
-					v.repl = ast.NewObject(
-						ast.Item(ast.InternedTerm("permissions"), stringMapTerm(perms)),
-						ast.Item(ast.InternedTerm("link"), ast.StringTerm(link)),
-					)
-				}
-			}
-			if v.repl == nil {
-				return nil
-			}
-			return lookup(v.repl, path[2:])
-		}
-	}
-	in, err := v.full()
-	if err != nil {
-		return nil
-	}
-	return lookup(in, path)
-}
-
-// memoItem is one finding as the findings query would return it.
+// memoItem is one finding for the token being judged.
 type memoItem struct {
-	rule, level string
-	f           ast.Value
+	mf     *memoFinding
+	f      ast.Value // mf.f with the token's link, once needed
+	rank   int
+	msg    string
+	substd bool
+}
+
+// memoScratch is one worker's reusable state.
+type memoScratch struct {
+	view  tokenView
+	key   []byte
+	items []memoItem
 }
 
 // evaluateOne judges one token as Evaluator.evaluateOne does, through the group caches.
-func (m *memo) evaluateOne(ctx context.Context, e *Evaluator, t *facts.Token, now time.Time, nowText string) ([]finding.Finding, error) {
-	view := newTokenView(e, t, now, nowText)
-	var items []memoItem
-	var buf strings.Builder
-	var placeholderInput ast.Value
-	var link ast.Value
+func (m *memo) evaluateOne(ctx context.Context, e *Evaluator, t *facts.Token, now time.Time, nowText string, sc *memoScratch) ([]finding.Finding, error) {
+	view := &sc.view
+	view.reset(e, t, now, nowText, len(m.paths))
+	items := sc.items[:0]
+	defer func() { sc.items = items[:0] }()
+	var link string
+	linkDone := false
 	for _, g := range m.groups {
 		if g.skipped(view) {
 			continue
 		}
-		var key string
-		memoised := !g.plain && !g.off.Load()
+		var entry *memoEntry
+		var err error
+		memoised := !g.plain
 		if memoised {
-			key, memoised = g.key(view, &buf)
+			sc.key, memoised = g.key(m, view, sc.key[:0])
 		}
-		if !memoised {
-			input, err := view.full()
-			if err != nil {
-				return nil, fmt.Errorf("token %s: %w", t.ID, err)
+		switch {
+		case !memoised:
+			// Not memoised, or a guard does not hold: the whole input.
+			input, ierr := view.full()
+			if ierr != nil {
+				return nil, fmt.Errorf("token %s: %w", t.ID, ierr)
 			}
-			sets, err := g.eval(ctx, input)
-			if errors.Is(err, errPlainPath) {
-				return nil, err
-			}
-			if err != nil {
-				return nil, fmt.Errorf("evaluate token %s: %w", t.ID, err)
-			}
-			items = g.appendItems(items, sets, nil)
-			continue
-		}
-		n := g.lookups.Add(1)
-		cached, hit := g.cache.Load(key)
-		if hit {
-			g.hits.Add(1)
-		} else {
-			in, err := view.full()
-			if err != nil {
-				return nil, fmt.Errorf("token %s: %w", t.ID, err)
-			}
-			if g.fp.placeholder {
-				if placeholderInput == nil {
-					placeholderInput = replaceAt(in, linkPath, ast.String(placeholderLink))
+			entry, err = g.evaluate(ctx, e, input)
+		case g.off.Load():
+			entry, err = g.evaluate(ctx, e, g.restricted(view))
+		default:
+			var hit bool
+			entry, hit = g.cache.load(sc.key)
+			if !g.probed.Load() {
+				n := g.lookups.Add(1)
+				if hit {
+					g.hits.Add(1)
 				}
-				in = placeholderInput
+				if n == memoProbe {
+					g.probed.Store(true)
+					if g.hits.Load() < memoMinHits {
+						g.off.Store(true)
+						g.cache.clear()
+					}
+				}
 			}
-			sets, err := g.eval(ctx, in)
-			if errors.Is(err, errPlainPath) {
-				return nil, err
-			}
-			if err != nil {
-				return nil, fmt.Errorf("evaluate token %s: %w", t.ID, err)
-			}
-			cached = sets
-			if g.entries.Load() < memoMaxEntries {
-				if _, loaded := g.cache.LoadOrStore(key, sets); !loaded {
-					g.entries.Add(1)
+			if !hit {
+				entry, err = g.evaluate(ctx, e, g.restricted(view))
+				if err == nil && !g.off.Load() {
+					g.cache.store(sc.key, entry, m.maxEntries)
 				}
 			}
 		}
-		if n == memoProbe && g.hits.Load() < memoMinHits {
-			g.off.Store(true)
-			g.cache.Clear()
+		if errors.Is(err, errPlainPath) {
+			return nil, err
 		}
-		var fill ast.Value
-		if g.fp.placeholder {
-			if link == nil {
-				link = view.at(linkTerms)
+		if err != nil {
+			return nil, fmt.Errorf("evaluate token %s: %w", t.ID, err)
+		}
+		for i := range entry.findings {
+			mf := &entry.findings[i]
+			if mf.bad {
+				return nil, errPlainPath // a bad finding (no msg, unknown severity): reported by the plain path
 			}
-			fill = link
+			it := memoItem{mf: mf, f: mf.f, rank: mf.proto.Severity.Rank(), msg: mf.proto.Message}
+			if mf.hasLink {
+				if !linkDone {
+					linkDone = true
+					link = e.replacementLink(t, view.replacementPermissions())
+				}
+				if mf.fill&1 != 0 {
+					it.msg = link
+				}
+			}
+			items = append(items, it)
 		}
-		items = g.appendItems(items, cached.([][]ast.Value), fill)
 	}
-	// The order of the findings query: its set of {"f", "level", "rule"} objects, sorted.
-	sort.Slice(items, func(i, j int) bool {
-		a, b := items[i], items[j]
-		if c := ast.Compare(a.f, b.f); c != 0 {
-			return c < 0
+	if len(items) == 0 {
+		return e.settle(nil, now), nil
+	}
+	// The order settle gives, with ties in the order of the findings query (its set of {"f",
+	// "level", "rule"} objects, sorted): severity, rule, message, then f and level.
+	substituted := func(it *memoItem) ast.Value {
+		if it.mf.hasLink && !it.substd {
+			it.f, it.substd = substitute(it.mf.f, ast.String(placeholderLink), ast.String(link)), true
 		}
-		if a.level != b.level {
-			return a.level < b.level
+		return it.f
+	}
+	slices.SortFunc(items, func(a, b memoItem) int {
+		if a.rank != b.rank {
+			return b.rank - a.rank
 		}
-		return a.rule < b.rule
+		if c := strings.Compare(a.mf.proto.Rule, b.mf.proto.Rule); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.msg, b.msg); c != 0 {
+			return c
+		}
+		if c := ast.Compare(substituted(&a), substituted(&b)); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.mf.proto.Level), string(b.mf.proto.Level))
 	})
-	var out []finding.Finding
-	for i, it := range items {
-		if i > 0 && it.rule == items[i-1].rule && it.level == items[i-1].level && ast.Compare(it.f, items[i-1].f) == 0 {
-			continue // a set: equal findings of two sets of one group are one
+	out := make([]finding.Finding, 0, len(items))
+	for i := range items {
+		it := &items[i]
+		if i > 0 {
+			prev := &items[i-1]
+			if it.mf.proto.Rule == prev.mf.proto.Rule && it.mf.proto.Level == prev.mf.proto.Level && ast.Compare(substituted(it), substituted(prev)) == 0 {
+				continue // a set: equal findings of two sets of one group are one
+			}
 		}
-		fv, err := ast.JSON(it.f)
-		if err != nil {
-			return nil, fmt.Errorf("token %s: %w", t.ID, err)
+		f := it.mf.proto
+		f.Token, f.TokenName = t.ID, t.Name
+		if it.mf.fill != 0 {
+			if it.mf.fill&1 != 0 {
+				f.Message = link
+			}
+			if it.mf.fill&2 != 0 {
+				f.FixURL = link
+			}
+			if it.mf.fill&4 != 0 {
+				f.Subject = link
+			}
+			if f.Message == "" {
+				return nil, errPlainPath
+			}
 		}
-		f, err := e.finding(map[string]any{"rule": it.rule, "level": it.level, "f": fv}, t)
-		if err != nil {
-			return nil, errPlainPath // a bad finding (no msg, unknown severity): reported by the plain path
+		if t.Source.File != "" {
+			f.Location = &finding.Location{File: filepath.ToSlash(t.Source.File), Line: t.Source.Line}
 		}
 		out = append(out, f)
 	}
@@ -501,8 +500,9 @@ func (m *memo) evaluateOne(ctx context.Context, e *Evaluator, t *facts.Token, no
 // the engine refuses), and the plain path reports that as the rule's input error, at its line.
 var errPlainPath = errors.New("judge this token plainly")
 
-// eval runs the group's query; per set, the f values of its findings.
-func (g *memoGroup) eval(ctx context.Context, input ast.Value) ([][]ast.Value, error) {
+// evaluate runs the group's query on an input; its findings, ready for any token with the same
+// footprint.
+func (g *memoGroup) evaluate(ctx context.Context, e *Evaluator, input ast.Value) (*memoEntry, error) {
 	var builtinErrs []topdown.Error
 	rs, err := g.query.Eval(ctx, rego.EvalParsedInput(input), rego.EvalBuiltinErrorList(&builtinErrs))
 	if err != nil {
@@ -511,34 +511,48 @@ func (g *memoGroup) eval(ctx context.Context, input ast.Value) ([][]ast.Value, e
 	if len(builtinErrs) > 0 {
 		return nil, errPlainPath // never cached: the plain path reports the rule's error
 	}
-	out := make([][]ast.Value, len(g.sets))
 	if len(rs) == 0 {
-		return out, nil
+		return emptyEntry, nil
 	}
-	for i, s := range g.sets {
+	entry := &memoEntry{}
+	for _, s := range g.sets {
 		vals, _ := rs[0].Bindings[s.variable].([]any)
-		for _, v := range vals {
-			av, err := ast.InterfaceToValue(v)
+		for _, raw := range vals {
+			f, err := ast.InterfaceToValue(raw)
 			if err != nil {
 				return nil, err
 			}
-			out[i] = append(out[i], av)
+			mf := memoFinding{f: f, hasLink: g.fp.placeholder && containsPlaceholder(f)}
+			proto, ferr := e.finding(map[string]any{"rule": s.rule, "level": s.level, "f": raw}, &facts.Token{})
+			if ferr != nil {
+				mf.bad = true
+			}
+			if mf.hasLink {
+				for bit, s := range []string{proto.Message, proto.FixURL, proto.Subject} {
+					if s == placeholderLink {
+						mf.fill |= 1 << bit
+					}
+				}
+			}
+			mf.proto = proto
+			entry.findings = append(entry.findings, mf)
 		}
 	}
-	return out, nil
+	if len(entry.findings) == 0 {
+		return emptyEntry, nil
+	}
+	return entry, nil
 }
 
-// appendItems adds a group's results, with the placeholder link replaced by fill.
-func (g *memoGroup) appendItems(items []memoItem, sets [][]ast.Value, fill ast.Value) []memoItem {
-	for i, vals := range sets {
-		for _, v := range vals {
-			if fill != nil {
-				v = substitute(v, ast.String(placeholderLink), fill)
-			}
-			items = append(items, memoItem{rule: g.sets[i].rule, level: g.sets[i].level, f: v})
+func containsPlaceholder(v ast.Value) bool {
+	found := false
+	ast.WalkTerms(v, func(t *ast.Term) bool {
+		if s, ok := t.Value.(ast.String); ok && s == placeholderLink {
+			found = true
 		}
-	}
-	return items
+		return found
+	})
+	return found
 }
 
 // substitute replaces every value equal to from by to, copying only what changes.
@@ -588,7 +602,7 @@ func substitute(v, from, to ast.Value) ast.Value {
 	return v
 }
 
-// replaceAt returns the input with the value at path replaced, copying the objects along it.
+// replaceAt returns the value with the value at path replaced, copying the objects along it.
 func replaceAt(v ast.Value, path []string, val ast.Value) ast.Value {
 	obj, ok := v.(ast.Object)
 	if !ok || len(path) == 0 {
