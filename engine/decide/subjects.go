@@ -3,6 +3,7 @@ package decide
 import (
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
@@ -10,12 +11,12 @@ import (
 
 // orgTokenID matches the ids the org audit gives fine-grained tokens: org:ORG/request:ID (a pending
 // request, ID its pat_request_id) and org:ORG/pat:ID (an approved grant, ID its token_id).
-var orgTokenID = regexp.MustCompile(`^org:([A-Za-z0-9-]+)/(request|pat):([0-9]+)$`)
+var orgTokenID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^org:([A-Za-z0-9-]+)/(request|pat):([0-9]+)$`) })
 
 // ParseTokenID reads an org audit token id: the organisation, the kind, and the number in it (the
 // pat_request_id of a request, the token_id of a grant).
 func ParseTokenID(id string) (org string, kind Kind, n int64, ok bool) {
-	m := orgTokenID.FindStringSubmatch(id)
+	m := orgTokenID().FindStringSubmatch(id)
 	if m == nil {
 		return "", "", 0, false
 	}

@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // tokenPattern matches every GitHub token shape, checksum or not: the stateless installation form
 // ghs_<app id>_<JWT>, the 36-character kinds, and fine-grained github_pat_ tokens. It has no word
 // boundaries: a value glued to other text (a JSON "\n" escape, "TOKEN0ghp_…") is still a value.
-var tokenPattern = regexp.MustCompile(`(?:ghs_[0-9]{1,20}_eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}|(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82,244})`)
+var tokenPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:ghs_[0-9]{1,20}_eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}|(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82,244})`)
+})
 
 // FoundToken is a real-looking token value found in some bytes. It never holds the value.
 type FoundToken struct {
@@ -33,7 +36,7 @@ func FindTokens(raw []byte) []FoundToken {
 	}
 	var out []FoundToken
 	line, last := 1, 0
-	for _, m := range tokenPattern.FindAllIndex(raw, -1) {
+	for _, m := range tokenPattern().FindAllIndex(raw, -1) {
 		line += bytes.Count(raw[last:m[0]], []byte("\n"))
 		last = m[0]
 		v := string(raw[m[0]:m[1]])
@@ -84,7 +87,7 @@ func Redact(s string) string {
 	if !containsTokenPrefix(s) {
 		return s
 	}
-	return tokenPattern.ReplaceAllStringFunc(s, func(v string) string {
+	return tokenPattern().ReplaceAllStringFunc(s, func(v string) string {
 		return "<redacted " + string(TypeOf(v)) + " token …" + LastFour(v) + ">"
 	})
 }
@@ -116,7 +119,7 @@ func CommittedTokens(file string, raw []byte) []Token {
 	var out []Token
 	seen := map[string]int{}
 	line, last := 1, 0
-	for _, m := range tokenPattern.FindAllIndex(raw, -1) {
+	for _, m := range tokenPattern().FindAllIndex(raw, -1) {
 		line += bytes.Count(raw[last:m[0]], []byte("\n"))
 		last = m[0]
 		v := string(raw[m[0]:m[1]])

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Dump is one HTTP response read back from a saved header dump.
@@ -30,7 +31,7 @@ func (e *DumpError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e
 // MaxDumpBytes bounds a header dump (8 MiB).
 const MaxDumpBytes = 8 << 20
 
-var statusLine = regexp.MustCompile(`^HTTP/[0-9](?:\.[0-9])? ([0-9]{3})(?: .*)?$`)
+var statusLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^HTTP/[0-9](?:\.[0-9])? ([0-9]{3})(?: .*)?$`) })
 
 // ReadDump reads what curl -D -, curl -i, curl -I or curl -v printed for one request and returns
 // the final response: interim 1xx answers, proxy CONNECT answers and redirects before it are skipped.
@@ -53,7 +54,7 @@ func ReadDump(r io.Reader) (*Dump, error) {
 			i++
 			continue
 		}
-		m := statusLine.FindStringSubmatch(strings.TrimRight(line, " "))
+		m := statusLine().FindStringSubmatch(strings.TrimRight(line, " "))
 		if m == nil {
 			if last != nil {
 				last.Body = []byte(strings.Join(lines[i:], "\n"))

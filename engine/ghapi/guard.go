@@ -6,14 +6,17 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // installationTokenPath is the one path a POST may go to: minting the tool's own installation token.
-var installationTokenPath = regexp.MustCompile(`/app/installations/[0-9]+/access_tokens$`)
+var installationTokenPath = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`/app/installations/[0-9]+/access_tokens$`) })
 
 // reviewWritePath is what a POST may go to under AllowReviewWrites: reviewing one token request or
 // revoking one grant, relative to the API base.
-var reviewWritePath = regexp.MustCompile(`^orgs/[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/(?:personal-access-token-requests|personal-access-tokens)/[0-9]+$`)
+var reviewWritePath = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^orgs/[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/(?:personal-access-token-requests|personal-access-tokens)/[0-9]+$`)
+})
 
 // ErrRefused marks a request the guard would not send.
 var ErrRefused = fmt.Errorf("request refused")
@@ -37,7 +40,7 @@ func (g *guard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	switch {
 	case req.Method == http.MethodGet || req.Method == http.MethodHead:
-	case req.Method == http.MethodPost && g.allowInstallationTokenPOST && installationTokenPath.MatchString(req.URL.Path):
+	case req.Method == http.MethodPost && g.allowInstallationTokenPOST && installationTokenPath().MatchString(req.URL.Path):
 	case req.Method == http.MethodPost && g.allowReviewWrites && g.isReviewWrite(req.URL):
 	default:
 		return nil, fmt.Errorf("%w: %s %s: tokencheck is read-only and sends only GET and HEAD", ErrRefused, req.Method, req.URL.Path)
@@ -59,5 +62,5 @@ func (g *guard) isReviewWrite(u *url.URL) bool {
 		return false
 	}
 	rel, ok := strings.CutPrefix(u.Path, g.base.Path)
-	return ok && reviewWritePath.MatchString(rel)
+	return ok && reviewWritePath().MatchString(rel)
 }

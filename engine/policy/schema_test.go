@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -247,14 +248,21 @@ func TestUserRuleOnMissingInputFieldFailsToCompile(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "contents_write.rego"), []byte(userRuleHeader+c.body), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			err := compileWithSchema(t, []string{dir}, false)
-			switch {
-			case c.wantErr == "" && err != nil:
-				t.Fatalf("rule does not compile: %v", err)
-			case c.wantErr != "" && err == nil:
-				t.Fatalf("rule compiled; want %q", c.wantErr)
-			case c.wantErr != "" && !strings.Contains(err.Error(), c.wantErr):
-				t.Fatalf("error %q does not contain %q", err, c.wantErr)
+			// Compiled as the tests compile, and as a run with --policy does.
+			cat, err := LoadCatalog()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, newErr := New(context.Background(), Options{Catalog: cat, PolicyDirs: []string{dir}})
+			for what, err := range map[string]error{"compileWithSchema": compileWithSchema(t, []string{dir}, false), "New": newErr} {
+				switch {
+				case c.wantErr == "" && err != nil:
+					t.Fatalf("%s: rule does not compile: %v", what, err)
+				case c.wantErr != "" && err == nil:
+					t.Fatalf("%s: rule compiled; want %q", what, c.wantErr)
+				case c.wantErr != "" && !strings.Contains(err.Error(), c.wantErr):
+					t.Fatalf("%s: error %q does not contain %q", what, err, c.wantErr)
+				}
 			}
 		})
 	}

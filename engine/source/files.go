@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -81,7 +82,7 @@ var skippedDirs = map[string]bool{".git": true, "node_modules": true, "vendor": 
 // inventorySign matches a tokens key in any quoting anywhere, as minified JSON, flow style or
 // quoted keys write it; factsSign the facts schema marker.
 var (
-	inventorySign = regexp.MustCompile(`(?:^|[\s{,'"])["']?tokens["']?\s*:`)
+	inventorySign = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|[\s{,'"])["']?tokens["']?\s*:`) })
 	factsSign     = []byte("tokencheck.facts/")
 	utf8BOM       = []byte("\xef\xbb\xbf")
 )
@@ -599,7 +600,7 @@ func fileTokens(name string, raw []byte, named, marked, structuredInput bool, ca
 		tokens, errs := TemplateLinks(name, raw, cat, now)
 		return tokens, errs, ""
 	}
-	signed := named || inventorySign.Match(raw) || bytes.Contains(raw, factsSign)
+	signed := named || inventorySign().Match(raw) || bytes.Contains(raw, factsSign)
 	if strings.ToLower(filepath.Ext(path)) == ".json" || (path == StdinName && bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{"))) {
 		// YAML accepts what JSON does not (trailing commas, comments): a .json file is held to JSON.
 		var v any
@@ -1057,10 +1058,10 @@ func skeleton(key string) string {
 	return b.String()
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 func yamlError(file string, err error) error {
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 		var line int
 		fmt.Sscanf(m[1], "%d", &line)
 		return inputErr(file, line, "YAML syntax: %s", m[2])

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/gobwas/glob"
 )
@@ -105,9 +106,13 @@ func matchForms(path string) []string {
 // schema, SARIF's tool driver name, JUnit's testsuites name, the Markdown report's heading, the
 // text and github reports' closing verdict line, the review log's decision lines.
 var (
-	markdownHeading = regexp.MustCompile(`\A(?:\xef\xbb\xbf)?### tokencheck: (?:PASS|FAIL|ERROR|INCOMPLETE)\r?\n`)
-	verdictLine     = regexp.MustCompile(`^(?:tokencheck: )?\d+ token\(s\), \d+ finding\(s\).*, \d+ error\(s\), \d+ incomplete: (?:PASS|FAIL|ERROR|INCOMPLETE)$`)
-	junitSuites     = []byte(`<testsuites name="tokencheck"`)
+	markdownHeading = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\A(?:\xef\xbb\xbf)?### tokencheck: (?:PASS|FAIL|ERROR|INCOMPLETE)\r?\n`)
+	})
+	verdictLine = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:tokencheck: )?\d+ token\(s\), \d+ finding\(s\).*, \d+ error\(s\), \d+ incomplete: (?:PASS|FAIL|ERROR|INCOMPLETE)$`)
+	})
+	junitSuites = []byte(`<testsuites name="tokencheck"`)
 )
 
 // OwnOutput names the kind of tokencheck output raw is ("" when it is none): a JSON report or
@@ -126,10 +131,10 @@ func OwnOutput(raw []byte) string {
 	switch {
 	case bytes.Contains(head, junitSuites) && bytes.HasPrefix(trimmed, []byte("<")):
 		return "JUnit report"
-	case markdownHeading.Match(raw):
+	case markdownHeading().Match(raw):
 		return "Markdown report"
 	}
-	if last := lastLine(trimmed); verdictLine.Match(last) {
+	if last := lastLine(trimmed); verdictLine().Match(last) {
 		if bytes.HasPrefix(last, []byte("tokencheck: ")) {
 			return "github report"
 		}

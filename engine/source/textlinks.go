@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"html"
 	"regexp"
+	"sync"
 )
 
-var linkPattern = regexp.MustCompile(`https://[A-Za-z0-9.-]+(?::[0-9]+)?/settings/personal-access-tokens/new(?:\?[^\s<>"'\x60)\]]*)?`)
+var linkPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`https://[A-Za-z0-9.-]+(?::[0-9]+)?/settings/personal-access-tokens/new(?:\?[^\s<>"'\x60)\]]*)?`)
+})
 
 // FoundLink is a template link found in a text file, at its 1-based line.
 type FoundLink struct {
@@ -24,7 +27,7 @@ func FindTemplateLinks(text []byte) []FoundLink {
 		if end >= 0 {
 			current = text[:end]
 		}
-		for _, m := range linkPattern.FindAll(current, -1) {
+		for _, m := range linkPattern().FindAll(current, -1) {
 			out = append(out, FoundLink{Line: line, URL: html.UnescapeString(string(bytes.TrimRight(m, ".,;:!")))})
 		}
 		if end < 0 {

@@ -126,17 +126,17 @@ type GitHubIDs struct {
 }
 
 var (
-	orgName = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
+	orgName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`) })
 	// A user login: letters, digits and hyphens, and the underscore and longer names of Enterprise
 	// Managed Users (login_shortcode).
-	userLogin = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?$`)
+	userLogin = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98}[A-Za-z0-9])?$`) })
 )
 
 // ValidOrg reports whether s can be a GitHub organisation login.
-func ValidOrg(s string) bool { return orgName.MatchString(s) }
+func ValidOrg(s string) bool { return orgName().MatchString(s) }
 
 // ValidLogin reports whether s can be a GitHub user login.
-func ValidLogin(s string) bool { return userLogin.MatchString(s) }
+func ValidLogin(s string) bool { return userLogin().MatchString(s) }
 
 // Collect reads the organisations, several at once, and hands their tokens to Options.Tokens in
 // the order of Options.Orgs. It stops early only when ctx ends or Tokens refuses a batch; what was

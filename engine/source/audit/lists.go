@@ -339,7 +339,7 @@ func (c *orgCollector) fineGrained(g grant, kind string, id int64, approval fact
 }
 
 // plainType is a credential_type worth repeating in a count; anything else is "other".
-var plainType = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$`)
+var plainType = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,39}$`) })
 
 func (c *orgCollector) credentials(ctx context.Context) []facts.Token {
 	var out []facts.Token
@@ -402,7 +402,7 @@ func (c *orgCollector) credential(cr credential) (facts.Token, bool) {
 		typ = facts.TypeOAuth
 	default:
 		kind := cr.CredentialType
-		if !plainType.MatchString(kind) {
+		if !plainType().MatchString(kind) {
 			kind = "other"
 		}
 		c.res.Skipped[kind]++

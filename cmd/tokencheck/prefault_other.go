@@ -1,0 +1,6 @@
+//go:build !linux
+
+package main
+
+// prefaultHeap does nothing outside Linux, which alone has MADV_POPULATE_WRITE.
+func prefaultHeap(int) {}
