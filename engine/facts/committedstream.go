@@ -61,7 +61,7 @@ func (f *CommittedFinder) scan(seg []byte) {
 		return
 	}
 	last := 0
-	for _, m := range tokenPattern.FindAllIndex(seg, -1) {
+	for _, m := range tokenPattern().FindAllIndex(seg, -1) {
 		f.line += bytes.Count(seg[last:m[0]], []byte("\n"))
 		last = m[0]
 		v := string(seg[m[0]:m[1]])

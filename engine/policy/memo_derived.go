@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tokencheck/tokencheck/engine/facts"
 )
@@ -69,7 +70,7 @@ var memoDerivedKeys = map[string]memoDerivedKey{
 }
 
 // localVar is a variable the compiler generated; its number depends on what else was compiled.
-var localVar = regexp.MustCompile(`__local[0-9]+__`)
+var localVar = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`__local[0-9]+__`) })
 
 // reachedDigest is the digest of the rule definitions a footprint analysis reached, with the
 // compiler's generated variables numbered per definition.
@@ -78,7 +79,7 @@ func reachedDigest(fp *footprint) string {
 	var texts []string
 	for _, r := range fp.reached {
 		names := map[string]string{}
-		s := localVar.ReplaceAllStringFunc(r.String(), func(v string) string {
+		s := localVar().ReplaceAllStringFunc(r.String(), func(v string) string {
 			if _, ok := names[v]; !ok {
 				names[v] = fmt.Sprintf("__l%d__", len(names))
 			}
