@@ -22,8 +22,18 @@ func TestMain(m *testing.M) {
 	if err := os.Chdir("../.."); err != nil {
 		panic(err)
 	}
-	os.Exit(m.Run())
+	dir, err := os.MkdirTemp("", "tokencheck-test-*")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir) // the binary the serve tests built
+	os.Exit(code)
 }
+
+// binDir holds what the tests build once per run (buildTokencheck); TestMain removes it.
+var binDir string
 
 type result struct {
 	stdout, stderr string

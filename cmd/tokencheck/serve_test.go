@@ -230,7 +230,7 @@ func TestServeFlagErrors(t *testing.T) {
 
 // buildTokencheck builds the command once per test binary run.
 var buildTokencheck = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "tokencheck-serve-*")
+	dir, err := os.MkdirTemp(binDir, "serve-*")
 	if err != nil {
 		return "", err
 	}
