@@ -13,6 +13,7 @@ import (
 	"github.com/tokencheck/tokencheck/engine"
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/fsguard"
 	"github.com/tokencheck/tokencheck/engine/policy"
 	"github.com/tokencheck/tokencheck/engine/report"
 	"github.com/tokencheck/tokencheck/engine/safe"
@@ -422,8 +423,7 @@ func (j *judge) colour() bool {
 // factsOut streams the collected facts to a file as they are judged (--facts-out). Its close
 // finishes the document; the file appears only when it is whole.
 type factsOut struct {
-	file string
-	tmp  *os.File
+	file *fsguard.AtomicFile
 	doc  *facts.DocumentWriter
 }
 
@@ -432,14 +432,11 @@ func newFactsOut(file string) (*factsOut, error) {
 	if file == "" {
 		return nil, nil
 	}
-	if fi, err := os.Lstat(file); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		return nil, fmt.Errorf("--facts-out: %s is a symbolic link; refusing to write through it", file)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
+	f, err := fsguard.CreateAtomic(file)
 	if err != nil {
 		return nil, fmt.Errorf("--facts-out: %w", err)
 	}
-	return &factsOut{file: file, tmp: tmp, doc: facts.NewDocumentWriter(tmp)}, nil
+	return &factsOut{file: f, doc: facts.NewDocumentWriter(f)}, nil
 }
 
 // observe is the pipeline's Observe hook: nil when no document is written.
@@ -460,15 +457,11 @@ func (f *factsOut) close() error {
 	if f == nil {
 		return nil
 	}
-	defer os.Remove(f.tmp.Name())
-	err := f.doc.Close()
-	if cerr := f.tmp.Close(); err == nil {
-		err = cerr
+	if err := f.doc.Close(); err != nil {
+		f.file.Abort()
+		return fmt.Errorf("--facts-out: %w", err)
 	}
-	if err == nil {
-		err = os.Rename(f.tmp.Name(), f.file)
-	}
-	if err != nil {
+	if err := f.file.Commit(); err != nil {
 		return fmt.Errorf("--facts-out: %w", err)
 	}
 	return nil

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/tokencheck/tokencheck/engine"
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/fsguard"
 	"github.com/tokencheck/tokencheck/engine/report"
 )
 
@@ -24,6 +24,7 @@ type sink struct {
 	file   string // "" for stdout
 	stream report.Stream
 	tmp    *os.File
+	atomic *fsguard.AtomicFile // tmp, for a file output
 	// summary marks the Markdown appended to $GITHUB_STEP_SUMMARY (file), within its limit.
 	summary bool
 	err     error
@@ -65,11 +66,11 @@ func (s *sink) open(j *judge, r *report.Report) error {
 		}
 		s.tmp, w = f, f
 	case s.file != "":
-		f, err := createAtomic(s.file)
+		f, err := fsguard.CreateAtomic(s.file)
 		if err != nil {
 			return err
 		}
-		s.tmp, w = f, f
+		s.atomic, s.tmp, w = f, f.File, f
 	case j.opts.Quiet:
 		// Whether the run passes is known only at the end: held in a file, not in memory.
 		f, err := os.CreateTemp("", "tokencheck-quiet-*")
@@ -151,14 +152,7 @@ func (s *sink) place(j *judge, keep bool) error {
 		defer tmp.Close()
 		return appendSummary(s.file, tmp)
 	case s.file != "":
-		if err := tmp.Chmod(0o644); err != nil {
-			tmp.Close()
-			return err
-		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		return os.Rename(tmp.Name(), s.file)
+		return s.atomic.Commit()
 	default: // stdout under --quiet
 		defer tmp.Close()
 		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
@@ -167,37 +161,6 @@ func (s *sink) place(j *judge, keep bool) error {
 		_, err := io.Copy(j.io.Out, tmp)
 		return err
 	}
-}
-
-// createAtomic starts writing file through a temporary file in the same directory, renamed into
-// place once written whole: a failed write (a full disk) leaves the old file, never half a new
-// one. A path that is a symbolic link is refused, so a committed link cannot redirect a report.
-func createAtomic(file string) (*os.File, error) {
-	if fi, err := os.Lstat(file); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		return nil, fmt.Errorf("%s is a symbolic link; refusing to write through it", file)
-	}
-	return os.CreateTemp(filepath.Dir(file), "."+filepath.Base(file)+".*.tmp")
-}
-
-// writeFileAtomic writes a file whole or not at all (createAtomic).
-func writeFileAtomic(file string, write func(*os.File) error) error {
-	tmp, err := createAtomic(file)
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), file)
 }
 
 // appendSummary appends a rendered Markdown summary to the step summary file, within what is left

@@ -15,6 +15,7 @@ import (
 	"github.com/tokencheck/tokencheck/engine/decide"
 	"github.com/tokencheck/tokencheck/engine/facts"
 	"github.com/tokencheck/tokencheck/engine/finding"
+	"github.com/tokencheck/tokencheck/engine/fsguard"
 	"github.com/tokencheck/tokencheck/engine/ghapi"
 	"github.com/tokencheck/tokencheck/engine/source/audit"
 )
@@ -337,7 +338,7 @@ func writePlan(plan decide.Plan, opts judgeOptions, out streams) bool {
 	if opts.Output == "" || opts.Output == "-" {
 		err = write(out.Out)
 	} else {
-		err = writeFileAtomic(opts.Output, func(f *os.File) error { return write(f) })
+		err = fsguard.WriteAtomic(opts.Output, nil, write)
 	}
 	if err != nil {
 		fmt.Fprintf(out.Err, "tokencheck: --output: %v\n", err)

@@ -78,47 +78,70 @@ func unwrap(err error) error {
 // synced, then renamed over path, so a reader never sees half a report (ENOSPC, a crash). An output
 // path that is a symlink, or that is one of inputs (the same file by device and inode), is refused.
 func WriteAtomic(path string, inputs []string, write func(io.Writer) error) error {
+	for _, in := range inputs {
+		if SameFile(path, in) {
+			return fmt.Errorf("output %s is also an input (%s); refusing to overwrite it", path, in)
+		}
+	}
+	f, err := CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Abort()
+		return fmt.Errorf("output %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// AtomicFile is an output file being written: a temporary file beside its path (same directory,
+// so the rename cannot cross file systems), put in place whole by Commit or removed by Abort.
+type AtomicFile struct {
+	*os.File
+	path string
+}
+
+// CreateAtomic starts writing the output file path. A path that is a symbolic link or not a
+// regular file is refused, so a committed link cannot redirect a report.
+func CreateAtomic(path string) (*AtomicFile, error) {
 	if info, err := os.Lstat(path); err == nil {
 		if info.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("output %s is a symbolic link; refusing to write through it", path)
+			return nil, fmt.Errorf("output %s is a symbolic link; refusing to write through it", path)
 		}
 		if !info.Mode().IsRegular() {
-			return fmt.Errorf("output %s is not a regular file (%s)", path, info.Mode().Type())
-		}
-		for _, in := range inputs {
-			if SameFile(path, in) {
-				return fmt.Errorf("output %s is also an input (%s); refusing to overwrite it", path, in)
-			}
+			return nil, fmt.Errorf("output %s is not a regular file (%s)", path, info.Mode().Type())
 		}
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return fmt.Errorf("output %s: %w", path, unwrap(err))
+		return nil, fmt.Errorf("output %s: %w", path, unwrap(err))
 	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return fmt.Errorf("output %s: %w", path, err)
+	return &AtomicFile{File: tmp, path: path}, nil
+}
+
+// Commit syncs the file and renames it over its path (mode 0644); on failure it is removed.
+func (a *AtomicFile) Commit() error {
+	err := a.Sync()
+	if cerr := a.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("output %s: %w", path, unwrap(err))
+	if err == nil {
+		err = os.Chmod(a.Name(), 0o644)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("output %s: %w", path, unwrap(err))
+	if err == nil {
+		err = os.Rename(a.Name(), a.path)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("output %s: %w", path, unwrap(err))
+	if err != nil {
+		os.Remove(a.Name())
+		return fmt.Errorf("output %s: %w", a.path, unwrap(err))
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("output %s: %w", path, unwrap(err))
-	}
-	done = true
 	return nil
+}
+
+// Abort removes the file unwritten; the previous file at its path, if any, stays.
+func (a *AtomicFile) Abort() {
+	a.Close()
+	os.Remove(a.Name())
 }
 
 // SameFile reports whether two paths name the same existing file (by device and inode, so
