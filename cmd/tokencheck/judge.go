@@ -308,8 +308,9 @@ func (j *judge) run(ctx context.Context, observe func([]facts.Token) error, sour
 	}
 	res, err := engine.Run(ctx, opts, sources...)
 	if err != nil {
+		// The run failed: no report says how it ended, and no half-written file is left.
 		for _, s := range j.sinks {
-			s.finish(j, j.report, false) // nothing half-written is left behind
+			s.discard()
 		}
 		j.sinks = nil
 		return nil, err
@@ -452,6 +453,13 @@ func (f *factsOut) observe() func([]facts.Token) error {
 	}
 }
 
+// abort removes the unfinished document.
+func (f *factsOut) abort() {
+	if f != nil {
+		f.file.Abort()
+	}
+}
+
 // close finishes the document and puts it in place; nil when none was written.
 func (f *factsOut) close() error {
 	if f == nil {
@@ -505,7 +513,7 @@ func (j *judge) collect(ctx context.Context, api apiOptions, sources ...engine.S
 	defer cancel()
 	res, err := j.run(cctx, fo.observe(), sources...)
 	if err != nil {
-		fo.close()
+		fo.abort() // a document of part of the tokens must not look whole
 		return nil, err
 	}
 	closeFacts(fo, res)

@@ -25,6 +25,9 @@ type sink struct {
 	stream report.Stream
 	tmp    *os.File
 	atomic *fsguard.AtomicFile // tmp, for a file output
+	// held replaces tmp where no temporary file can be made (an unwritable TMPDIR): the report
+	// waits in memory instead, as it did before reports were streamed.
+	held *bytes.Buffer
 	// summary marks the Markdown appended to $GITHUB_STEP_SUMMARY (file), within its limit.
 	summary bool
 	err     error
@@ -60,11 +63,7 @@ func (s *sink) open(j *judge, r *report.Report) error {
 	var w io.Writer
 	switch {
 	case s.summary:
-		f, err := os.CreateTemp("", "tokencheck-summary-*.md")
-		if err != nil {
-			return err
-		}
-		s.tmp, w = f, f
+		s.tmp, w = spoolFile("tokencheck-summary-*.md", &s.held)
 	case s.file != "":
 		f, err := fsguard.CreateAtomic(s.file)
 		if err != nil {
@@ -73,11 +72,7 @@ func (s *sink) open(j *judge, r *report.Report) error {
 		s.atomic, s.tmp, w = f, f.File, f
 	case j.opts.Quiet:
 		// Whether the run passes is known only at the end: held in a file, not in memory.
-		f, err := os.CreateTemp("", "tokencheck-quiet-*")
-		if err != nil {
-			return err
-		}
-		s.tmp, w = f, f
+		s.tmp, w = spoolFile("tokencheck-quiet-*", &s.held)
 	default:
 		w = j.io.Out
 	}
@@ -87,6 +82,31 @@ func (s *sink) open(j *judge, r *report.Report) error {
 	}
 	s.stream = stream
 	return stream.Begin(r)
+}
+
+// discard drops the sink's output unfinished: its stream's spool and its temporary file.
+func (s *sink) discard() {
+	if s.stream != nil {
+		s.stream.Discard()
+	}
+	switch {
+	case s.atomic != nil:
+		s.atomic.Abort()
+	case s.tmp != nil:
+		s.tmp.Close()
+		os.Remove(s.tmp.Name())
+	}
+}
+
+// spoolFile creates a temporary file for a report that waits for the end of the run; where none
+// can be created it returns a buffer instead, set in *held.
+func spoolFile(pattern string, held **bytes.Buffer) (*os.File, io.Writer) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		*held = &bytes.Buffer{}
+		return nil, *held
+	}
+	return f, f
 }
 
 // token hands one judged token to the sink; a failed sink stays failed and gets no more.
@@ -130,6 +150,13 @@ func (s *sink) finish(j *judge, r *report.Report, keep bool) error {
 			s.err = err
 		}
 	}
+	if s.held != nil && s.err == nil && keep {
+		if s.summary {
+			s.err = appendSummaryBytes(s.file, s.held.Bytes())
+		} else {
+			_, s.err = j.io.Out.Write(s.held.Bytes())
+		}
+	}
 	if s.err == nil {
 		return nil
 	}
@@ -166,6 +193,19 @@ func (s *sink) place(j *judge, keep bool) error {
 // appendSummary appends a rendered Markdown summary to the step summary file, within what is left
 // of GitHub's 1 MiB (report.LimitSummary): only the part that fits is read into memory.
 func appendSummary(file string, md *os.File) error {
+	return appendWithin(file, func(budget int) ([]byte, int64, error) { return fitSummary(md, budget) })
+}
+
+// appendSummaryBytes appends a summary held in memory to the step summary file, within its limit.
+func appendSummaryBytes(file string, md []byte) error {
+	return appendWithin(file, func(budget int) ([]byte, int64, error) {
+		return report.LimitSummary(md, budget), int64(len(md)), nil
+	})
+}
+
+// appendWithin appends to file what fit keeps of a summary within the room left in it; fit also
+// returns the summary's whole size.
+func appendWithin(file string, fit func(budget int) ([]byte, int64, error)) error {
 	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -174,19 +214,19 @@ func appendSummary(file string, md *os.File) error {
 	if fi, err := f.Stat(); err == nil {
 		used = fi.Size()
 	}
-	fit, size, err := fitSummary(md, report.StepSummaryLimit-int(used))
+	kept, size, err := fit(report.StepSummaryLimit - int(used))
 	if err != nil {
 		f.Close()
 		return err
 	}
-	if _, err := f.Write(fit); err != nil {
+	if _, err := f.Write(kept); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if len(fit) == 0 && size > 0 {
+	if len(kept) == 0 && size > 0 {
 		return fmt.Errorf("%s already holds %d bytes of GitHub's 1 MiB step summary: no room for the summary", file, used)
 	}
 	return nil

@@ -72,6 +72,8 @@ type githubStream struct {
 	line    bytes.Buffer
 }
 
+func (g *githubStream) Discard() { g.spooled.Close() }
+
 func (g *githubStream) Begin(r *Report) error {
 	g.r, g.top, g.buckets = r, map[string][]annotation{}, map[string]map[int]int{}
 	return nil

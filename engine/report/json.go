@@ -93,6 +93,8 @@ func (s *jsonStream) fail() error {
 	return nil
 }
 
+func (s *jsonStream) Discard() { s.findings.Close() }
+
 func (s *jsonStream) Begin(r *Report) error {
 	s.piece.Reset()
 	if err := encodeIndented(&s.piece, jsonHead{Schema: finding.ReportSchema, Tool: r.Tool, Version: r.Version, Now: r.Now, FailOn: r.FailOn}, ""); err != nil {

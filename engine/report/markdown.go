@@ -32,6 +32,8 @@ type markdownStream struct {
 	r     *Report
 }
 
+func (m *markdownStream) Discard() { m.rows.Close() }
+
 func (m *markdownStream) Begin(r *Report) error {
 	m.r = r
 	return nil

@@ -90,6 +90,8 @@ type sarifStream struct {
 
 func (st *sarifStream) Begin(*Report) error { return nil }
 
+func (st *sarifStream) Discard() {}
+
 func (st *sarifStream) Token(_ *finding.TokenInfo, fs []finding.Finding) error {
 	max := orNumber(st.s.MaxResults, SARIFMaxResults)
 	for _, f := range fs {

@@ -27,6 +27,9 @@ type Stream interface {
 	Token(tok *finding.TokenInfo, fs []finding.Finding) error
 	// End finishes the report with the whole result: problems, summary, unused waivers, audit.
 	End(r *Report) error
+	// Discard releases what the stream holds without finishing the report, for a run that
+	// failed: no summary, verdict or closing bracket is written for a result that does not exist.
+	Discard()
 }
 
 // NewStream returns the streaming writer of a format name, writing to w; colour applies to text.

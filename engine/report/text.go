@@ -47,6 +47,8 @@ type textStream struct {
 
 func (s *textStream) Begin(*Report) error { return nil }
 
+func (s *textStream) Discard() {}
+
 // flush writes the block rendered so far, made safe line by line.
 func (s *textStream) flush() error {
 	if s.err == nil {

@@ -119,9 +119,28 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 	var res Result
 	b := newBatcher(batch, sink)
 	read := map[string]bool{}
-	writing := map[string]bool{}
+	// The files being written are recognised by identity (device and inode): a path through a
+	// symbolic link, or another spelling, names the same file.
+	var writing []os.FileInfo
 	for _, w := range sel.Writing {
-		writing[fileKey(w)] = true
+		if fi, err := os.Stat(w); err == nil {
+			writing = append(writing, fi)
+		}
+	}
+	isWriting := func(d fs.DirEntry) bool {
+		if len(writing) == 0 {
+			return false
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return false
+		}
+		for _, w := range writing {
+			if os.SameFile(fi, w) {
+				return true
+			}
+		}
+		return false
 	}
 	for _, p := range paths {
 		if p == "-" && sel.Stdin != nil {
@@ -163,7 +182,7 @@ func StreamSelected(ctx context.Context, paths []string, sel Selection, cat *fac
 				res.skip(path, named, "is a %s; tokencheck reads regular files only", kindOf(d.Type()))
 				return nil
 			}
-			if key := fileKey(path); writing[key] || read[key] {
+			if key := fileKey(path); read[key] || isWriting(d) {
 				return nil
 			} else {
 				read[key] = true
