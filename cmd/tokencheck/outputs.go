@@ -106,6 +106,9 @@ func spoolFile(pattern string, held **bytes.Buffer) (*os.File, io.Writer) {
 		*held = &bytes.Buffer{}
 		return nil, *held
 	}
+	// Read back through f: gone from the directory at once where an open file can be removed, so
+	// nothing is left behind even if the process is killed; elsewhere finish removes it.
+	_ = os.Remove(f.Name())
 	return f, f
 }
 
