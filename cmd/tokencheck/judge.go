@@ -331,8 +331,8 @@ func (j *judge) startOutputs() {
 func (j *judge) writing() []string {
 	var files []string
 	for _, s := range j.sinks {
-		if s.tmp != nil {
-			files = append(files, s.tmp.Name())
+		if s.atomic != nil {
+			files = append(files, s.atomic.Name())
 		}
 	}
 	return files

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,18 +13,15 @@ import (
 )
 
 // sink is one output of a run while it judges: a report stream writing to a temporary file beside
-// the output file (renamed into place when whole), to stdout, or, under --quiet, to a temporary
-// file copied to stdout only when the run does not pass.
+// the output file (renamed into place when whole), to stdout, or to a spool read back at the end
+// (the step summary; a report for stdout under --quiet, copied only when the run does not pass).
 type sink struct {
 	flag   string // the flag that asked for it: --output, --also, --write-baseline, --summary
 	format string
 	file   string // "" for stdout
 	stream report.Stream
-	tmp    *os.File
-	atomic *fsguard.AtomicFile // tmp, for a file output
-	// held replaces tmp where no temporary file can be made (an unwritable TMPDIR): the report
-	// waits in memory instead, as it did before reports were streamed.
-	held *bytes.Buffer
+	atomic *fsguard.AtomicFile // a file output
+	spool  *report.Spool       // a report that waits for the end of the run
 	// summary marks the Markdown appended to $GITHUB_STEP_SUMMARY (file), within its limit.
 	summary bool
 	err     error
@@ -63,16 +57,18 @@ func (s *sink) open(j *judge, r *report.Report) error {
 	var w io.Writer
 	switch {
 	case s.summary:
-		s.tmp, w = spoolFile("tokencheck-summary-*.md", &s.held)
+		s.spool = &report.Spool{}
+		w = s.spool
 	case s.file != "":
 		f, err := fsguard.CreateAtomic(s.file)
 		if err != nil {
 			return err
 		}
-		s.atomic, s.tmp, w = f, f.File, f
+		s.atomic, w = f, f
 	case j.opts.Quiet:
-		// Whether the run passes is known only at the end: held in a file, not in memory.
-		s.tmp, w = spoolFile("tokencheck-quiet-*", &s.held)
+		// Whether the run passes is known only at the end.
+		s.spool = &report.Spool{}
+		w = s.spool
 	default:
 		w = j.io.Out
 	}
@@ -89,27 +85,17 @@ func (s *sink) discard() {
 	if s.stream != nil {
 		s.stream.Discard()
 	}
-	switch {
-	case s.atomic != nil:
-		s.atomic.Abort()
-	case s.tmp != nil:
-		s.tmp.Close()
-		os.Remove(s.tmp.Name())
-	}
+	s.release()
 }
 
-// spoolFile creates a temporary file for a report that waits for the end of the run; where none
-// can be created it returns a buffer instead, set in *held.
-func spoolFile(pattern string, held **bytes.Buffer) (*os.File, io.Writer) {
-	f, err := os.CreateTemp("", pattern)
-	if err != nil {
-		*held = &bytes.Buffer{}
-		return nil, *held
+// release removes what the sink still holds: an output file not put in place, a spool.
+func (s *sink) release() {
+	if s.atomic != nil {
+		s.atomic.Abort() // a no-op once committed
 	}
-	// Read back through f: gone from the directory at once where an open file can be removed, so
-	// nothing is left behind even if the process is killed; elsewhere finish removes it.
-	_ = os.Remove(f.Name())
-	return f, f
+	if s.spool != nil {
+		s.spool.Close()
+	}
 }
 
 // token hands one judged token to the sink; a failed sink stays failed and gets no more.
@@ -142,23 +128,14 @@ func judged(sinks []*sink, also func([]facts.Token, []finding.Finding)) func([]f
 // appended to the step summary, copied to stdout (under --quiet, when the run does not pass), or
 // dropped (under --quiet, when it passes). It returns the sink's error, if any, naming its flag.
 func (s *sink) finish(j *judge, r *report.Report, keep bool) error {
+	defer s.release()
 	if s.stream != nil {
 		if err := s.stream.End(r); s.err == nil {
 			s.err = err
 		}
 	}
-	if s.tmp != nil {
-		defer os.Remove(s.tmp.Name()) // a no-op once renamed
-		if err := s.place(j, keep); s.err == nil {
-			s.err = err
-		}
-	}
-	if s.held != nil && s.err == nil && keep {
-		if s.summary {
-			s.err = appendSummaryBytes(s.file, s.held.Bytes())
-		} else {
-			_, s.err = j.io.Out.Write(s.held.Bytes())
-		}
+	if s.err == nil && keep {
+		s.err = s.place(j)
 	}
 	if s.err == nil {
 		return nil
@@ -170,45 +147,23 @@ func (s *sink) finish(j *judge, r *report.Report, keep bool) error {
 	return fmt.Errorf("%s %s: %w", s.flag, s.format, s.err)
 }
 
-// place puts a finished temporary file where it belongs.
-func (s *sink) place(j *judge, keep bool) error {
-	tmp := s.tmp
-	if s.err != nil || !keep {
-		tmp.Close()
-		return nil
-	}
+// place puts a finished output where it belongs.
+func (s *sink) place(j *judge) error {
 	switch {
-	case s.summary:
-		defer tmp.Close()
-		return appendSummary(s.file, tmp)
-	case s.file != "":
+	case s.atomic != nil:
 		return s.atomic.Commit()
-	default: // stdout under --quiet
-		defer tmp.Close()
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		_, err := io.Copy(j.io.Out, tmp)
+	case s.summary:
+		return appendSummary(s.file, s.spool)
+	case s.spool != nil: // stdout under --quiet
+		_, err := s.spool.WriteTo(j.io.Out)
 		return err
 	}
+	return nil
 }
 
 // appendSummary appends a rendered Markdown summary to the step summary file, within what is left
-// of GitHub's 1 MiB (report.LimitSummary): only the part that fits is read into memory.
-func appendSummary(file string, md *os.File) error {
-	return appendWithin(file, func(budget int) ([]byte, int64, error) { return fitSummary(md, budget) })
-}
-
-// appendSummaryBytes appends a summary held in memory to the step summary file, within its limit.
-func appendSummaryBytes(file string, md []byte) error {
-	return appendWithin(file, func(budget int) ([]byte, int64, error) {
-		return report.LimitSummary(md, budget), int64(len(md)), nil
-	})
-}
-
-// appendWithin appends to file what fit keeps of a summary within the room left in it; fit also
-// returns the summary's whole size.
-func appendWithin(file string, fit func(budget int) ([]byte, int64, error)) error {
+// of GitHub's 1 MiB (report.LimitSummaryFrom): only the part that fits is read into memory.
+func appendSummary(file string, md *report.Spool) error {
 	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
@@ -217,85 +172,19 @@ func appendWithin(file string, fit func(budget int) ([]byte, int64, error)) erro
 	if fi, err := f.Stat(); err == nil {
 		used = fi.Size()
 	}
-	kept, size, err := fit(report.StepSummaryLimit - int(used))
-	if err != nil {
-		f.Close()
-		return err
+	in, err := md.ReaderAt()
+	var kept []byte
+	if err == nil {
+		kept, err = report.LimitSummaryFrom(in, md.Size(), report.StepSummaryLimit-int(used))
 	}
-	if _, err := f.Write(kept); err != nil {
-		f.Close()
-		return err
+	if err == nil {
+		_, err = f.Write(kept)
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if len(kept) == 0 && size > 0 {
-		return fmt.Errorf("%s already holds %d bytes of GitHub's 1 MiB step summary: no room for the summary", file, used)
+	if err == nil && len(kept) == 0 && md.Size() > 0 {
+		err = fmt.Errorf("%s already holds %d bytes of GitHub's 1 MiB step summary: no room for the summary", file, used)
 	}
-	return nil
-}
-
-// fitSummary reads what report.LimitSummary would keep of the file md within budget, reading
-// at most budget bytes into memory; size is md's whole size.
-func fitSummary(md *os.File, budget int) ([]byte, int64, error) {
-	fi, err := md.Stat()
-	if err != nil {
-		return nil, 0, err
-	}
-	size := fi.Size()
-	if size <= int64(budget) {
-		b, err := readAt(md, 0, size)
-		return b, size, err
-	}
-	// Counting the lines first says how long the note is, which says how much of the rest fits.
-	lines, last, err := countLines(md)
-	if err != nil {
-		return nil, size, err
-	}
-	reserve := report.SummaryNoteLen(lines + 1)
-	if budget < reserve || budget <= 0 {
-		return nil, size, nil
-	}
-	kept, err := readAt(md, 0, int64(budget-reserve))
-	if err != nil {
-		return nil, size, err
-	}
-	kept = kept[:bytes.LastIndexByte(kept, '\n')+1]
-	keptLines := bytes.Count(kept, []byte("\n"))
-	left := lines - keptLines
-	if last != '\n' {
-		left++
-	}
-	return report.AppendSummaryNote(kept, left), size, nil
-}
-
-func readAt(f *os.File, off, n int64) ([]byte, error) {
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
-		return nil, err
-	}
-	return b, nil
-}
-
-// countLines counts the newlines of f and returns its last byte.
-func countLines(f *os.File) (int, byte, error) {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return 0, 0, err
-	}
-	r := bufio.NewReaderSize(f, 256<<10)
-	buf := make([]byte, 256<<10)
-	n, last := 0, byte(0)
-	for {
-		k, err := r.Read(buf)
-		if k > 0 {
-			n += bytes.Count(buf[:k], []byte("\n"))
-			last = buf[k-1]
-		}
-		if errors.Is(err, io.EOF) {
-			return n, last, nil
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-	}
+	return err
 }

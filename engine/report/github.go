@@ -65,7 +65,7 @@ func (GitHub) Write(w io.Writer, r *Report) error {
 type githubStream struct {
 	out     *bufio.Writer
 	r       *Report
-	spooled spool
+	spooled Spool
 	top     map[string][]annotation
 	buckets map[string]map[int]int // kind → rank → spooled annotations
 	seq     int

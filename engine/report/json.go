@@ -60,7 +60,7 @@ func (JSON) Write(w io.Writer, r *Report) error {
 // safe.JSON (controls escaped, token values redacted) before it is written.
 type jsonStream struct {
 	out      *bufio.Writer
-	findings spool
+	findings Spool
 	tokens   int
 	nFinds   int
 	piece    bytes.Buffer

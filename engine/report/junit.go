@@ -78,7 +78,7 @@ type junitStream struct {
 	r      *Report
 	rules  []finding.Rule
 	known  map[string]bool
-	cases  spool
+	cases  Spool
 	piece  bytes.Buffer
 	order  []string
 	suites map[string]*junitSpooled

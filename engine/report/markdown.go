@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -26,7 +27,7 @@ func (Markdown) Write(w io.Writer, r *Report) error {
 // markdownStream spools the findings table's rows, which follow the counts of the whole run.
 type markdownStream struct {
 	out   *bufio.Writer
-	rows  spool
+	rows  Spool
 	row   bytes.Buffer
 	nRows int
 	r     *Report
@@ -170,24 +171,61 @@ func LimitSummary(md []byte, budget int) []byte {
 	if len(md) <= budget {
 		return md
 	}
-	reserve := SummaryNoteLen(bytes.Count(md, []byte("\n")) + 1)
-	if budget < reserve {
-		return nil
-	}
-	kept := md[:budget-reserve]
-	kept = kept[:bytes.LastIndexByte(kept, '\n')+1]
-	left := bytes.Count(md[len(kept):], []byte("\n"))
-	if !bytes.HasSuffix(md, []byte("\n")) {
-		left++
-	}
-	return AppendSummaryNote(append([]byte(nil), kept...), left)
+	out, _ := LimitSummaryFrom(bytes.NewReader(md), int64(len(md)), budget) // bytes.Reader does not fail
+	return out
 }
 
-// SummaryNoteLen is the length of the note that ends a summary cut by LimitSummary with at most
-// lines lines left out: what to keep free of the budget.
-func SummaryNoteLen(lines int) int { return len(fmt.Sprintf(truncatedNote, lines)) }
+// LimitSummaryFrom is LimitSummary of the size bytes of md, reading at most budget bytes of them
+// into memory (the rest is only counted): a summary spooled to a file is cut without being read
+// whole.
+func LimitSummaryFrom(md io.ReaderAt, size int64, budget int) ([]byte, error) {
+	if size <= int64(budget) {
+		return readAt(md, 0, size)
+	}
+	// Counting the lines first says how long the note is, which says how much of the rest fits.
+	lines, last, err := countLines(io.NewSectionReader(md, 0, size))
+	if err != nil {
+		return nil, err
+	}
+	reserve := len(fmt.Sprintf(truncatedNote, lines+1))
+	if budget < reserve {
+		return nil, nil
+	}
+	kept, err := readAt(md, 0, int64(budget-reserve))
+	if err != nil {
+		return nil, err
+	}
+	kept = kept[:bytes.LastIndexByte(kept, '\n')+1]
+	left := lines - bytes.Count(kept, []byte("\n"))
+	if last != '\n' {
+		left++
+	}
+	return append(kept, fmt.Sprintf(truncatedNote, left)...), nil
+}
 
-// AppendSummaryNote ends a cut summary with the note saying how many lines were left out.
-func AppendSummaryNote(kept []byte, left int) []byte {
-	return append(kept, fmt.Sprintf(truncatedNote, left)...)
+func readAt(r io.ReaderAt, off, n int64) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := r.ReadAt(b, off); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return b, nil
+}
+
+// countLines counts the newlines r holds and returns its last byte.
+func countLines(r io.Reader) (int, byte, error) {
+	buf := make([]byte, 256<<10)
+	n, last := 0, byte(0)
+	for {
+		k, err := r.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte("\n"))
+			last = buf[k-1]
+		}
+		if errors.Is(err, io.EOF) {
+			return n, last, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
 }

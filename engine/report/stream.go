@@ -101,9 +101,11 @@ func EachToken(tokens []finding.TokenInfo, fs []finding.Finding, fn func(*findin
 // SpoolMemory is how much a spool holds in memory before it moves to a temporary file.
 const SpoolMemory = 4 << 20
 
-// spool keeps bytes a stream writes later: in memory up to SpoolMemory, then in a temporary file
-// (removed by Close, and at once where the system allows removing an open file).
-type spool struct {
+// Spool keeps bytes written now and read back later (what a report writes after the tokens, a
+// report that waits for the verdict): in memory up to SpoolMemory, then in a temporary file,
+// removed by Close, and at once where the system allows removing an open file. Where no temporary
+// file can be made (an unwritable TMPDIR) it stays in memory, as reports did before they streamed.
+type Spool struct {
 	// limit is how much is held in memory (0: SpoolMemory).
 	limit int
 	mem   bytes.Buffer
@@ -114,7 +116,7 @@ type spool struct {
 }
 
 // Write implements io.Writer; a failed temporary file is the spool's error from then on.
-func (s *spool) Write(p []byte) (int, error) {
+func (s *Spool) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
@@ -124,13 +126,13 @@ func (s *spool) Write(p []byte) (int, error) {
 		if limit == 0 {
 			limit = SpoolMemory
 		}
-		if s.mem.Len()+len(p) <= limit {
+		if limit < 0 || s.mem.Len()+len(p) <= limit {
 			return s.mem.Write(p)
 		}
 		f, err := os.CreateTemp("", "tokencheck-spool-*")
 		if err != nil {
-			s.err = fmt.Errorf("spool the report: %w", err)
-			return 0, s.err
+			s.limit = -1 // no file: held in memory from now on
+			return s.mem.Write(p)
 		}
 		// Gone from the directory at once where an open file can be removed (its data stays
 		// reachable through f); elsewhere Close removes it.
@@ -151,21 +153,33 @@ func (s *spool) Write(p []byte) (int, error) {
 }
 
 // section returns a reader of n bytes at off.
-func (s *spool) section(off, n int64) (io.Reader, error) {
+func (s *Spool) section(off, n int64) (io.Reader, error) {
+	r, err := s.ReaderAt()
+	if err != nil {
+		return nil, err
+	}
+	return io.NewSectionReader(r, off, n), nil
+}
+
+// Size is how many bytes were written.
+func (s *Spool) Size() int64 { return s.size }
+
+// ReaderAt reads back what was written, at any offset.
+func (s *Spool) ReaderAt() (io.ReaderAt, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
 	if s.file == nil {
-		return bytes.NewReader(s.mem.Bytes()[off : off+n]), nil
+		return bytes.NewReader(s.mem.Bytes()), nil
 	}
 	if err := s.w.Flush(); err != nil {
 		return nil, fmt.Errorf("spool the report: %w", err)
 	}
-	return io.NewSectionReader(s.file, off, n), nil
+	return s.file, nil
 }
 
 // WriteTo copies everything spooled to w.
-func (s *spool) WriteTo(w io.Writer) (int64, error) {
+func (s *Spool) WriteTo(w io.Writer) (int64, error) {
 	r, err := s.section(0, s.size)
 	if err != nil {
 		return 0, err
@@ -174,7 +188,7 @@ func (s *spool) WriteTo(w io.Writer) (int64, error) {
 }
 
 // Close releases the spool's temporary file.
-func (s *spool) Close() error {
+func (s *Spool) Close() error {
 	if s.file == nil {
 		s.mem = bytes.Buffer{}
 		return nil

@@ -14,7 +14,7 @@ import (
 func TestSpoolMovesToATemporaryFileAndRemovesIt(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("TMPDIR", dir)
-	s := &spool{limit: 100}
+	s := &Spool{limit: 100}
 	var want bytes.Buffer
 	for i := 0; i < 1000; i++ {
 		line := fmt.Sprintf("piece %d\n", i)
